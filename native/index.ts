@@ -1,0 +1,181 @@
+// The only loader of keel's native addon, and its typed surface.
+//
+// The addon is syscall-shaped: it does what it is told and reports failures as NativeError,
+// shaped like Node's own system errors (code 'EPERM', errno, syscall, path) plus `step` for a
+// failure inside a cloned child. Policy (what to mount, which capabilities) is TypeScript's.
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** A failed system call in the addon, or in a container's set-up before execve. */
+export class NativeError extends Error {
+  readonly code!: string;
+  readonly errno!: number;
+  readonly syscall!: string;
+  readonly path?: string;
+  /** The container set-up step that failed (spawn only): "mount", "pivot-root", "exec", ... */
+  readonly step?: string;
+  constructor(message: string, props: { code: string; errno: number; syscall: string; path?: string; step?: string }) {
+    super(message);
+    this.name = "NativeError";
+    Object.assign(this, props);
+  }
+}
+
+export type CloneMode = "fork" | "vm";
+
+export interface PlanMount {
+  source?: string;
+  /** Absolute path inside the rootfs; resolved with RESOLVE_IN_ROOT, never followed out. */
+  target: string;
+  fstype?: string;
+  data?: string;
+  /** MS_* flags (propagation flags go in `propagation`). */
+  flags: number;
+  propagation?: number[];
+  bind?: boolean;
+  /** Target is a file (a bind mount of a file): it is created empty. */
+  file?: boolean;
+}
+
+export interface PlanDevice {
+  path: string;
+  /** S_IFCHR | S_IFBLK | S_IFIFO with permission bits. */
+  mode: number;
+  major: number;
+  minor: number;
+  uid: number;
+  gid: number;
+  /** Bind the host's node at the same path instead of mknod (user namespaces). */
+  bind?: boolean;
+}
+
+/** Everything the cloned child does, decided before the clone. */
+export interface SpawnPlan {
+  mode?: CloneMode;
+  /** CLONE_NEW* flags of namespaces to create (CLONE_NEWCGROUP: use newCgroupNs). */
+  cloneFlags: number;
+  newCgroupNs?: boolean;
+  joinNamespaces?: { type: number; path: string }[];
+  /** Existing pid namespace to be born into. */
+  pidNsPath?: string;
+  uidMap?: string;
+  gidMap?: string;
+  setgroupsDeny?: boolean;
+  /** cgroup.procs files the parent writes the child's pid into before it goes on. */
+  cgroupProcs?: string[];
+  /** A cgroup v2 directory to be born into (clone3 CLONE_INTO_CGROUP, fork mode). */
+  cgroupDir?: string;
+  setsid?: boolean;
+  hostname?: string;
+  domainname?: string;
+  sysctls?: { path: string; value: string }[];
+  rootfs?: string;
+  rootPropagation?: number;
+  rootfsPropagation?: number;
+  noPivot?: boolean;
+  readonlyRootfs?: boolean;
+  mounts?: PlanMount[];
+  devices?: PlanDevice[];
+  symlinks?: { target: string; linkpath: string }[];
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  rlimits?: { resource: number; soft: bigint; hard: bigint }[];
+  oomScoreAdj?: number;
+  /** Parent fds that become 0, 1, 2 (-1 leaves one as inherited). */
+  stdio?: [number, number, number];
+  preserveFds?: number;
+  capLast?: number;
+  capabilities?: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint };
+  noNewPrivileges?: boolean;
+  seccomp?: { filter: Buffer; flags?: number };
+  user?: { uid: number; gid: number; groups: number[] };
+  umask?: number;
+  cwd?: string;
+  args: string[];
+  env: string[];
+  /** Exec FIFO: the child waits for one byte on it before execve. */
+  startFifo?: string;
+}
+
+export interface Spawned {
+  pid: number;
+  pidfd: number;
+  /** Settles when the child calls execve: resolves on success, rejects with its NativeError. */
+  exec: Promise<void>;
+}
+
+export interface ExitStatus {
+  exitCode: number | null;
+  signal: number | null;
+}
+
+interface Addon {
+  setErrorClass(ctor: unknown): void;
+  spawn(plan: SpawnPlan): Promise<Spawned>;
+  /** Stop `exec` of a created, not yet started child from keeping the event loop alive. */
+  execUnref(pid: number): void;
+  waitPidfd(pidfd: number): Promise<ExitStatus>;
+  pidfdOpen(pid: number): number;
+  pidfdSignal(pidfd: number, signal: number): void;
+  pidfdPoll(pidfd: number): ExitStatus | null;
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  umount2(target: string, flags: number): void;
+  mkfifo(path: string, mode: number): void;
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  openat2(dirfd: number, path: string, flags: number, mode?: number, resolve?: number): number;
+}
+
+function load(): Addon {
+  const require = createRequire(import.meta.url);
+  // Compiled to dist/native/index.js; the addon is built into native/build by cmake-js.
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, "build/Release/keel_native.node"), join(here, "../../native/build/Release/keel_native.node")];
+  const file = candidates.find((f) => existsSync(f));
+  if (!file) throw new Error(`keel's native addon is not built (looked in ${candidates.join(", ")}): run 'npm run setup'`);
+  const addon = require(file) as Addon;
+  addon.setErrorClass(NativeError);
+  return addon;
+}
+
+export const native: Addon = load();
+
+// Constants the plan uses (linux/sched.h, sys/mount.h).
+export const CLONE = {
+  NEWTIME: 0x80,
+  NEWNS: 0x20000,
+  NEWCGROUP: 0x2000000,
+  NEWUTS: 0x4000000,
+  NEWIPC: 0x8000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+} as const;
+
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  SYNCHRONOUS: 16,
+  REMOUNT: 32,
+  MANDLOCK: 64,
+  DIRSYNC: 128,
+  NOSYMFOLLOW: 256,
+  NOATIME: 1024,
+  NODIRATIME: 2048,
+  BIND: 4096,
+  MOVE: 8192,
+  REC: 16384,
+  SILENT: 32768,
+  UNBINDABLE: 1 << 17,
+  PRIVATE: 1 << 18,
+  SLAVE: 1 << 19,
+  SHARED: 1 << 20,
+  RELATIME: 1 << 21,
+  STRICTATIME: 1 << 24,
+  LAZYTIME: 1 << 25,
+} as const;
+
+export const MNT_DETACH = 2;

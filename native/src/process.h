@@ -1,0 +1,9 @@
+#pragma once
+#include <napi.h>
+
+namespace keel {
+Napi::Value wait_pidfd(const Napi::CallbackInfo& info);
+Napi::Value pidfd_open(const Napi::CallbackInfo& info);
+Napi::Value pidfd_signal(const Napi::CallbackInfo& info);
+Napi::Value pidfd_poll(const Napi::CallbackInfo& info);
+}  // namespace keel

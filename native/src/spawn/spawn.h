@@ -1,0 +1,7 @@
+#pragma once
+#include <napi.h>
+
+namespace keel {
+Napi::Value spawn(const Napi::CallbackInfo& info);
+Napi::Value exec_unref(const Napi::CallbackInfo& info);
+}

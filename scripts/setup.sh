@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything keel needs on a Debian 12 machine, as root, and builds it. Idempotent:
+# when everything is in place it only runs the incremental TypeScript build (seconds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf 'keel setup: %s\n' "$*" >&2; }
+
+# 1. Debian packages
+missing=()
+while read -r pkg; do
+  [ -z "$pkg" ] || [[ "$pkg" == \#* ]] && continue
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done < scripts/apt-packages.txt
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. npm packages (native ones are built from source: there is no prebuilt download here)
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages (native modules compile; the first time takes a minute or two)"
+  npm ci --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config' || true
+  touch node_modules/.package-lock.json
+fi
+
+# 3. The native addon
+addon=native/build/Release/keel_native.node
+if [ ! -f "$addon" ] || [ -n "$(find native/src native/CMakeLists.txt -newer "$addon" -print -quit)" ]; then
+  say "building the native addon (cmake-js)"
+  ./node_modules/.bin/cmake-js compile --directory native --out native/build --log-level error >/dev/null
+fi
+
+# 4. TypeScript (incremental)
+./node_modules/.bin/tsc -p tsconfig.json
