@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// The `keel` command. Each verb group lives in cli/commands/<group>.ts and exports
+// `register(program)`; this file only wires them together.
+import { Command } from "commander";
+import { readFileSync } from "node:fs";
+import { commandModules } from "./commands/index.js";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command("keel")
+    .description("keel: containers without a daemon, a node agent, and a Kubernetes-compatible control plane")
+    .version(pkg.version)
+    .showHelpAfterError()
+    .enablePositionalOptions();
+  for (const mod of commandModules) mod.register(program);
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch((err: unknown) => {
+  const e = err as { message?: string; code?: string };
+  process.stderr.write(`keel: ${e?.message ?? String(err)}\n`);
+  process.exitCode = typeof (err as { exitCode?: number }).exitCode === "number" ? (err as { exitCode: number }).exitCode : 1;
+});
