@@ -124,6 +124,8 @@ interface Addon {
   umount2(target: string, flags: number): void;
   mkfifo(path: string, mode: number): void;
   mknod(path: string, mode: number, major: number, minor: number): void;
+  /** pipe2(O_CLOEXEC) → [read, write]. */
+  pipe(): [number, number];
   openat2(dirfd: number, path: string, flags: number, mode?: number, resolve?: number): number;
 }
 

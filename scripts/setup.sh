@@ -25,7 +25,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   touch node_modules/.package-lock.json
 fi
 
-# 3. The native addon
+# 3. The native addon, against the Node headers the machine has (there is no download here)
+if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node_api.h ]; then export npm_config_nodedir=/usr; fi
 addon=native/build/Release/keel_native.node
 if [ ! -f "$addon" ] || [ -n "$(find native/src native/CMakeLists.txt -newer "$addon" -print -quit)" ]; then
   say "building the native addon (cmake-js)"

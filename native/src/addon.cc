@@ -20,6 +20,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("umount2", Napi::Function::New(env, umount2_));
   exports.Set("mkfifo", Napi::Function::New(env, mkfifo_));
   exports.Set("mknod", Napi::Function::New(env, mknod_));
+  exports.Set("pipe", Napi::Function::New(env, pipe_));
   exports.Set("openat2", Napi::Function::New(env, openat2_));
   return exports;
 }

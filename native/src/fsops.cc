@@ -69,4 +69,15 @@ Napi::Value openat2_(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, (double)fd);
 }
 
+// pipe() → [readFd, writeFd], both close-on-exec (Node has no pipe(2); stdio for containers).
+Napi::Value pipe_(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) return throw_sys(env, errno, "pipe2");
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set((uint32_t)0, fds[0]);
+  out.Set((uint32_t)1, fds[1]);
+  return out;
+}
+
 }  // namespace keel

@@ -35,9 +35,8 @@ for (const mode of ["fork", "vm"] as const) {
     assert.deepEqual(killed.status, { exitCode: null, signal: 9 });
   });
 
-  test(`${mode}: a missing executable is a typed error naming the step and path`, async () => {
-    const child = await native.spawn({ mode, cloneFlags: 0, args: ["/no/such/binary"], env: [] });
-    await assert.rejects(child.exec, (e: unknown) => {
+  test(`${mode}: a missing executable fails the spawn itself, typed, naming the step and path`, async () => {
+    await assert.rejects(native.spawn({ mode, cloneFlags: 0, args: ["/no/such/binary"], env: [] }), (e: unknown) => {
       assert.ok(e instanceof NativeError);
       assert.equal(e.code, "ENOENT");
       assert.equal(e.step, "exec");
@@ -45,7 +44,12 @@ for (const mode of ["fork", "vm"] as const) {
       assert.equal(e.path, "/no/such/binary");
       return true;
     });
-    await native.waitPidfd(child.pidfd);
+  });
+
+  test(`${mode}: the executable is found on the container's PATH`, async () => {
+    const r = await run(mode, ["sh", "-c", "echo found"], { env: ["PATH=/nonexistent:/bin"] });
+    assert.equal(r.output, "found\n");
+    await assert.rejects(native.spawn({ mode, cloneFlags: 0, args: ["sh"], env: ["PATH=/nonexistent"] }), /ENOENT.*execve 'sh'/);
   });
 
   test(`${mode}: a failing set-up step rejects spawn itself`, async () => {

@@ -366,18 +366,20 @@ void set_credentials(Child& c) {
     CHECK(STEP_NO_NEW_PRIVS, sys(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)", nullptr);
 }
 
-[[noreturn]] void exec(Child& c, char* scratch, size_t cap) {
+// Finds the executable as execvpe would (PATH from the container's env, EACCES remembered over
+// ENOENT), before READY, so a missing binary fails `create` rather than `start` (runc does the
+// same). Returns the path to execute (file itself, or built in buf).
+const char* find_executable(Child& c, char* buf, size_t cap) {
   const ChildPlan* p = c.p;
   const char* file = p->argv[0];
   bool has_slash = false;
   for (const char* s = file; *s; s++)
     if (*s == '/') has_slash = true;
-  long r;
   if (has_slash || !p->path_env) {
-    r = sys(SYS_execve, file, p->argv, p->envp);
-    fail(c, STEP_EXEC, r, "execve", file);
+    long r = sys(SYS_faccessat, AT_FDCWD, file, X_OK, 0);
+    if (r < 0) fail(c, STEP_EXEC, r, "execve", file);
+    return file;
   }
-  // Search PATH as execvpe does, remembering EACCES over ENOENT.
   long best = -ENOENT;
   const char* dir = p->path_env;
   size_t flen = c_strlen(file);
@@ -385,20 +387,29 @@ void set_credentials(Child& c) {
     const char* end = dir;
     while (*end && *end != ':') end++;
     size_t dlen = (size_t)(end - dir);
-    if (dlen + flen + 2 < cap) {
+    if (dlen + flen + 3 < cap) {
       size_t k = 0;
-      for (; k < dlen; k++) scratch[k] = dir[k];
-      if (dlen == 0) scratch[k++] = '.';
-      scratch[k++] = '/';
-      for (size_t j = 0; j <= flen; j++) scratch[k + j] = file[j];
-      r = sys(SYS_execve, scratch, p->argv, p->envp);
-      if (r == -EACCES) best = r;
-      else if (r != -ENOENT && r != -ENOTDIR) fail(c, STEP_EXEC, r, "execve", scratch);
+      for (; k < dlen; k++) buf[k] = dir[k];
+      if (dlen == 0) buf[k++] = '.';
+      buf[k++] = '/';
+      for (size_t j = 0; j <= flen; j++) buf[k + j] = file[j];
+      struct stat st;
+      long r = sys(SYS_newfstatat, AT_FDCWD, buf, &st, 0);
+      if (r == 0 && S_ISREG(st.st_mode)) {
+        r = sys(SYS_faccessat, AT_FDCWD, buf, X_OK, 0);
+        if (r == 0) return buf;
+        best = r;
+      }
     }
     if (!*end) break;
     dir = end + 1;
   }
   fail(c, STEP_EXEC, best, "execve", file);
+}
+
+[[noreturn]] void exec(Child& c, const char* path) {
+  long r = sys(SYS_execve, path, c.p->argv, c.p->envp);
+  fail(c, STEP_EXEC, r, "execve", path);
 }
 
 }  // namespace
@@ -411,6 +422,12 @@ int child_main(void* arg) {
 
   setup_signals(c);
   if (p->userns_sync) wait_parent(c);
+  if (p->clone_flags & CLONE_NEWUSER) {
+    // Become the new namespace's root (the host uid it maps to): files this process creates
+    // in the container's own mounts must be owned by a uid that namespace can represent.
+    CHECK(STEP_SETGID, sys(SYS_setresgid, 0, 0, 0), "setresgid", "user namespace root");
+    CHECK(STEP_SETUID, sys(SYS_setresuid, 0, 0, 0), "setresuid", "user namespace root");
+  }
   join_namespaces(c);
   if (p->new_cgroupns) CHECK(STEP_CGROUPNS, sys(SYS_unshare, CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)", nullptr);
   if (p->setsid) CHECK(STEP_SETSID, sys(SYS_setsid), "setsid", nullptr);
@@ -443,6 +460,10 @@ int child_main(void* arg) {
   CHECK(STEP_CLOSE_FDS, sys(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range", nullptr);
   for (int fd = 3; fd < 3 + p->preserve_fds; fd++) sys(SYS_fcntl, fd, F_SETFD, 0);
 
+  // The lookup runs with the final credentials and cwd, as execve will.
+  char exe_buf[4096];
+  const char* exe = find_executable(c, exe_buf, sizeof exe_buf);
+
   ChildReport ready = {};
   ready.step = STEP_READY;
   sys(SYS_write, p->report_fd, &ready, sizeof ready);
@@ -455,7 +476,7 @@ int child_main(void* arg) {
     sys(SYS_close, p->start_fd);
   }
   if (!p->seccomp_early) load_seccomp(c);
-  exec(c, scratch, sizeof scratch);
+  exec(c, exe);
 }
 
 }  // namespace keel

@@ -1,0 +1,107 @@
+// container-start: sequential lifecycles of busybox /bin/true (create, start, wait, delete), with
+// and without a new network namespace, for keel's in-process API (both clone modes), keel's CLI,
+// runc and crun on the same bundle, interleaved in one run. Reports p50/p90/p99 and each ratio
+// to crun's in the same run.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Runtime } from "../runtime/runtime.js";
+import { BusyboxBundles } from "../runtime/busybox-bundle.js";
+import { summarize, timeIt, type Summary } from "./lib/stats.js";
+import { writeReport, type Row } from "./lib/report.js";
+import { ensureDebianPackages } from "./lib/ensure.js";
+import { reexecInPrivateMountNs } from "./lib/private-ns.js";
+
+const keelCli = join(dirname(fileURLToPath(import.meta.url)), "..", "cli", "keel.js");
+
+function exec(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    p.stderr.on("data", (d: Buffer) => (err += d));
+    p.on("error", reject);
+    p.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: exit ${code}: ${err.trim()}`))));
+  });
+}
+
+interface Subject {
+  name: string;
+  lifecycle(id: string, bundle: string): Promise<void>;
+}
+
+export async function main({ quick }: { quick: boolean }): Promise<void> {
+  ensureDebianPackages(["runc", "crun", "busybox-static"]);
+  reexecInPrivateMountNs();
+  const iterations = quick ? 15 : 150;
+  const work = mkdtempSync(join(tmpdir(), "keel-bench-"));
+  const bundles = new BusyboxBundles(work);
+  const roots = { keel: join(work, "keel"), runc: join(work, "runc"), crun: join(work, "crun") };
+  const inProc = new Runtime({ root: roots.keel, cloneMode: "fork" });
+  const inProcVm = new Runtime({ root: roots.keel, cloneMode: "vm" });
+  const lifecycleIn = (rt: Runtime) => async (id: string, bundle: string) => {
+    await rt.create(id, bundle, { stdio: "ignore" });
+    await rt.start(id);
+    await rt.wait(id);
+    await rt.delete(id);
+  };
+  const oci = (bin: string, root: string) => async (id: string, bundle: string) => {
+    await exec(bin, ["--root", root, "run", "--bundle", bundle, id]);
+    await exec(bin, ["--root", root, "delete", id]);
+  };
+  const subjects: Subject[] = [
+    { name: "keel (in-process, clone3)", lifecycle: lifecycleIn(inProc) },
+    { name: "keel (in-process, CLONE_VM)", lifecycle: lifecycleIn(inProcVm) },
+    { name: "keel CLI", lifecycle: (id, b) => exec(process.execPath, [keelCli, "oci", "--root", roots.keel, "run", "--rm", "--bundle", b, id]) },
+    { name: "runc", lifecycle: oci("runc", roots.runc) },
+    { name: "crun", lifecycle: oci("crun", roots.crun) },
+  ];
+  const variants = [
+    { netns: true, bundle: bundles.bundle({ args: ["/bin/true"], network: true }, (s) => (s.linux!.cgroupsPath = "keel-bench/net")) },
+    { netns: false, bundle: bundles.bundle({ args: ["/bin/true"], network: false }, (s) => (s.linux!.cgroupsPath = "keel-bench/nonet")) },
+  ];
+  const samples = new Map<string, number[]>();
+  const failures = new Map<string, string>();
+  try {
+    // Warm-up: one of each, not counted.
+    for (const v of variants) for (const s of subjects) await s.lifecycle(`keel-bench-warm`, v.bundle.dir).catch((e) => failures.set(s.name, (e as Error).message));
+    for (let i = 0; i < iterations; i++) {
+      for (const v of variants) {
+        for (const s of subjects) {
+          if (failures.has(s.name)) continue;
+          const key = `${s.name}|${v.netns}`;
+          try {
+            const ms = await timeIt(() => s.lifecycle(`keel-bench-${i}`, v.bundle.dir));
+            (samples.get(key) ?? samples.set(key, []).get(key)!).push(ms);
+          } catch (e) {
+            failures.set(s.name, (e as Error).message);
+          }
+        }
+      }
+      if (i % 10 === 0) process.stderr.write(`\rcontainer-start: ${i + 1}/${iterations}`);
+    }
+    process.stderr.write("\n");
+  } finally {
+    bundles.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  }
+  const rows: Row[] = [];
+  const ratios: Record<string, number> = {};
+  for (const v of variants) {
+    const crun = samples.get(`crun|${v.netns}`);
+    const crunP50 = crun ? summarize(crun).p50_ms : NaN;
+    for (const s of subjects) {
+      const x = samples.get(`${s.name}|${v.netns}`);
+      if (!x) continue;
+      const sum: Summary = summarize(x);
+      const ratio = sum.p50_ms / crunP50;
+      rows.push({ subject: `${s.name}${v.netns ? " +netns" : ""}`, netns: v.netns, n: sum.n, p50_ms: sum.p50_ms, p90_ms: sum.p90_ms, p99_ms: sum.p99_ms, p50_vs_crun: Number.isFinite(ratio) ? Math.round(ratio * 1000) / 1000 : null });
+      if (Number.isFinite(ratio)) ratios[`${s.name}${v.netns ? " +netns" : ""} p50 / crun p50`] = ratio;
+    }
+  }
+  const notes = [...failures].map(([s, m]) => `${s} failed: ${m}`);
+  notes.push("Each lifecycle: create, start, wait for exit, delete of busybox /bin/true; runc and crun as `run` + `delete`; keel CLI as `keel oci run --rm` (includes Node start-up).");
+  const files = writeReport({ name: "container-start", title: "container start: create+start+wait+delete of /bin/true", params: { iterations, quick }, rows, ratios, chart: { figure: "p50_ms", unit: "ms" }, notes });
+  console.log((await import("node:fs")).readFileSync(files.md, "utf8"));
+}

@@ -1,0 +1,124 @@
+// The runtime's state on disk: one directory per container under the root (default /run/keel),
+// holding state.json (written atomically: temp file, fsync, rename) and the exec FIFO.
+// This directory is the truth about containers; any later process finds them here.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Spec } from "../oci/runtime-spec.js";
+import { ContainerExistsError, ContainerNotFoundError, InvalidIdError } from "./errors.js";
+
+export const DEFAULT_ROOT = "/run/keel";
+
+export interface ContainerRecord {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  /** 0 until the first process exists. */
+  pid: number;
+  /** /proc/PID/stat start time: tells our process from a later one that reused the pid. */
+  pidStartTime: string;
+  created: string;
+  /** Relative or absolute cgroupsPath as the driver resolved it; "" when there is none. */
+  cgroupPath: string;
+  cgroupVersion: 1 | 2;
+  paused: boolean;
+  /** Set once start has released the first process. */
+  started: boolean;
+  spec: Spec;
+  annotations?: Record<string, string>;
+}
+
+const ID = /^[\w+\-][\w+\-.]{0,1023}$/;
+
+export function checkId(id: string): void {
+  if (typeof id !== "string" || !ID.test(id)) throw new InvalidIdError(String(id));
+}
+
+export class StateDir {
+  constructor(readonly root: string = DEFAULT_ROOT) {}
+
+  dir(id: string): string {
+    checkId(id);
+    return join(this.root, id);
+  }
+  fifo(id: string): string {
+    return join(this.dir(id), "exec.fifo");
+  }
+
+  /** Claims the id: mkdir is atomic, so two creators of one id cannot both win. */
+  claim(id: string): string {
+    const dir = this.dir(id);
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    try {
+      mkdirSync(dir, { mode: 0o711 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new ContainerExistsError(id);
+      throw e;
+    }
+    return dir;
+  }
+
+  write(rec: ContainerRecord): void {
+    const dir = this.dir(rec.id);
+    const tmp = join(dir, `.state.json.${process.pid}`);
+    const fd = openSync(tmp, "w", 0o600);
+    try {
+      writeSync(fd, JSON.stringify(rec));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(dir, "state.json"));
+  }
+
+  read(id: string): ContainerRecord {
+    const dir = this.dir(id);
+    try {
+      return JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as ContainerRecord;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new ContainerNotFoundError(id);
+      throw e;
+    }
+  }
+
+  exists(id: string): boolean {
+    return existsSync(this.dir(id));
+  }
+
+  /** Ids with a state directory (including half-created ones: `delete --force` cleans those). */
+  ids(): string[] {
+    try {
+      return readdirSync(this.root, { withFileTypes: true }).filter((d) => d.isDirectory() && ID.test(d.name)).map((d) => d.name).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw e;
+    }
+  }
+
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+}
+
+/** Field 22 of /proc/PID/stat, or "" if the process is gone. */
+export function pidStartTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // comm may contain spaces and parentheses: fields start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[19] ?? "";
+  } catch {
+    return "";
+  }
+}
+
+/** Is the container's first process still the one we started (and not a zombie)? */
+export function processAlive(rec: ContainerRecord): boolean {
+  if (!rec.pid) return false;
+  try {
+    const stat = readFileSync(`/proc/${rec.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[0] !== "Z" && fields[0] !== "X" && fields[19] === rec.pidStartTime;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,99 @@
+// create: a container's first process set up and waiting, before execve, on the exec FIFO.
+// Nothing is left behind on failure: the child, the cgroup and the state directory go.
+import { closeSync, readFileSync, unlinkSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { native, NativeError, type ExitStatus } from "../../native/index.js";
+import type { Spec } from "../../oci/runtime-spec.js";
+import { SpecValidationError, validateSpec } from "../../oci/validate.js";
+import { defaultCgroupPath, type RuntimeContext } from "../context.js";
+import { RuntimeError } from "../errors.js";
+import { runHooks } from "../hooks.js";
+import { planFromSpec, type PlanCgroup } from "../spec-to-plan.js";
+import { checkId, pidStartTime, type ContainerRecord } from "../state.js";
+import { ociState } from "./state.js";
+
+export interface CreateOptions {
+  /** Parent fds that become the container's stdin, stdout, stderr (-1: inherit). */
+  stdio?: [number, number, number];
+  noPivot?: boolean;
+  preserveFds?: number;
+  /** Do not keep this Node process alive for the container (a CLI that exits after create). */
+  detach?: boolean;
+  /** Use this spec instead of reading bundle/config.json. */
+  spec?: Spec;
+}
+
+export function readBundleSpec(bundle: string): Spec {
+  const file = join(bundle, "config.json");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new RuntimeError("EBUNDLE", `cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  let spec: unknown;
+  try {
+    spec = JSON.parse(text);
+  } catch (e) {
+    throw new SpecValidationError([{ field: "(json)", reason: `${file} is not valid JSON: ${(e as Error).message}` }]);
+  }
+  validateSpec(spec);
+  return spec;
+}
+
+export async function create(ctx: RuntimeContext, id: string, bundleDir: string, opts: CreateOptions = {}): Promise<ContainerRecord> {
+  checkId(id);
+  const bundle = resolve(bundleDir);
+  const spec = opts.spec ?? readBundleSpec(bundle);
+  if (opts.spec) validateSpec(spec);
+  const dir = ctx.state.claim(id);
+  const fifo = ctx.state.fifo(id);
+  const cgroupPath = spec.linux?.cgroupsPath || defaultCgroupPath(id);
+  const rec: ContainerRecord = {
+    id, bundle, rootfs: resolve(bundle, spec.root!.path), pid: 0, pidStartTime: "", created: new Date().toISOString(),
+    cgroupPath, cgroupVersion: ctx.cgroups.version, paused: false, started: false, spec, annotations: spec.annotations,
+  };
+  let pidfd = -1;
+  let cgroupMade = false;
+  try {
+    // Recorded before anything is made, so delete --force finds it all after a crash.
+    ctx.state.write(rec);
+    native.mkfifo(fifo, 0o600);
+    await ctx.cgroups.create(cgroupPath, spec.linux?.resources ?? {});
+    cgroupMade = true;
+    const cgroup: PlanCgroup = ctx.cgroups.placement(cgroupPath);
+    const plan = planFromSpec(spec, { bundle, startFifo: fifo, cgroup, mode: ctx.mode, noPivot: opts.noPivot, stdio: opts.stdio, preserveFds: opts.preserveFds, compileSeccomp: ctx.compileSeccomp });
+    const child = await native.spawn(plan);
+    pidfd = child.pidfd;
+    rec.pid = child.pid;
+    rec.pidStartTime = pidStartTime(child.pid);
+    ctx.state.write(rec);
+    if (opts.detach) native.execUnref(child.pid);
+    child.exec.catch(() => {}); // observed by start
+    let exit: Promise<ExitStatus> | undefined;
+    ctx.live.set(id, { pid: child.pid, pidfd, exec: child.exec, get exit() { return (exit ??= native.waitPidfd(pidfd)); } });
+    // Hooks that the spec places between set-up and start. keel runs them all here, after the
+    // child is set up, in the runtime's namespaces (see README: hooks).
+    const state = ociState(rec, "created");
+    await runHooks("prestart", spec.hooks, state);
+    await runHooks("createRuntime", spec.hooks, state);
+    await runHooks("createContainer", spec.hooks, state);
+    return rec;
+  } catch (err) {
+    const live = ctx.live.get(id);
+    ctx.live.delete(id);
+    if (pidfd >= 0) {
+      try {
+        native.pidfdSignal(pidfd, 9);
+        await (live?.exit ?? native.waitPidfd(pidfd));
+      } catch { /* already gone */ }
+      closeSync(pidfd);
+    }
+    if (cgroupMade) await ctx.cgroups.destroy(cgroupPath).catch(() => {});
+    try { unlinkSync(fifo); } catch { /* not made */ }
+    ctx.state.remove(id);
+    void dir;
+    if (err instanceof NativeError) throw new RuntimeError(err.code, `create ${id}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
