@@ -28,7 +28,9 @@ fi
 # 3. The native addon, against the Node headers the machine has (there is no download here)
 if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node_api.h ]; then export npm_config_nodedir=/usr; fi
 addon=native/build/Release/keel_native.node
-if [ ! -f "$addon" ] || [ -n "$(find native/src native/CMakeLists.txt -newer "$addon" -print -quit)" ]; then
+sup=native/build/Release/keel-supervisor
+if [ ! -f "$addon" ] || [ ! -f "$sup" ] || [ -n "$(find native/src native/supervisor native/CMakeLists.txt -newer "$addon" -print -quit)" ] \
+   || [ -n "$(find native/supervisor -newer "$sup" -print -quit)" ]; then
   say "building the native addon (cmake-js)"
   ./node_modules/.bin/cmake-js compile --directory native --out native/build --log-level error >/dev/null
 fi
