@@ -17,6 +17,7 @@ import type { Spec } from "../oci/runtime-spec.js";
 import { writeReport, type Row } from "./lib/report.js";
 import { ensureDebianPackages } from "./lib/ensure.js";
 import { reexecInPrivateMountNs } from "./lib/private-ns.js";
+import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
 
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,7 +28,8 @@ function run(cmd: string, args: string[]): Promise<void> {
     let err = "";
     p.stderr.on("data", (d: Buffer) => (err += d));
     p.on("error", reject);
-    p.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: exit ${code}: ${err.trim()}`))));
+    // 'exit', not 'close': `runc create` leaves the container's first process holding the pipe.
+    p.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: exit ${code}: ${err.trim()}`))));
   });
 }
 
@@ -162,6 +164,7 @@ export async function main({ quick, argv }: { quick: boolean; argv: string[] }):
     process.stderr.write("\n");
   } finally {
     await driver.destroy("keel-bench-cg").catch(() => {});
+    removeCgroupDirs("keel-bench-cg");
     bundles.cleanup();
     rmSync(work, { recursive: true, force: true });
   }

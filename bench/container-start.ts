@@ -8,11 +8,13 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Runtime } from "../runtime/runtime.js";
+import { native } from "../native/index.js";
 import { BusyboxBundles } from "../runtime/busybox-bundle.js";
 import { summarize, timeIt, type Summary } from "./lib/stats.js";
 import { writeReport, type Row } from "./lib/report.js";
 import { ensureDebianPackages } from "./lib/ensure.js";
 import { reexecInPrivateMountNs } from "./lib/private-ns.js";
+import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
 
 const keelCli = join(dirname(fileURLToPath(import.meta.url)), "..", "cli", "keel.js");
 
@@ -35,7 +37,10 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
   ensureDebianPackages(["runc", "crun", "busybox-static"]);
   reexecInPrivateMountNs();
   const iterations = quick ? 15 : 150;
+  // State and bundle on a tmpfs, as /run is on real hosts (runc keeps its state in /run/runc);
+  // here /run is on disk, and every runtime's fsyncs would measure the disk instead.
   const work = mkdtempSync(join(tmpdir(), "keel-bench-"));
+  native.mount("tmpfs", work, "tmpfs", 0, "size=256m,mode=755");
   const bundles = new BusyboxBundles(work);
   const roots = { keel: join(work, "keel"), runc: join(work, "runc"), crun: join(work, "crun") };
   const inProc = new Runtime({ root: roots.keel, cloneMode: "fork" });
@@ -46,10 +51,8 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
     await rt.wait(id);
     await rt.delete(id);
   };
-  const oci = (bin: string, root: string) => async (id: string, bundle: string) => {
-    await exec(bin, ["--root", root, "run", "--bundle", bundle, id]);
-    await exec(bin, ["--root", root, "delete", id]);
-  };
+  // `run` in the foreground is create + start + wait + delete for runc and crun.
+  const oci = (bin: string, root: string) => (id: string, bundle: string) => exec(bin, ["--root", root, "run", "--bundle", bundle, id]);
   const subjects: Subject[] = [
     { name: "keel (in-process, clone3)", lifecycle: lifecycleIn(inProc) },
     { name: "keel (in-process, CLONE_VM)", lifecycle: lifecycleIn(inProcVm) },
@@ -84,6 +87,8 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
     process.stderr.write("\n");
   } finally {
     bundles.cleanup();
+    removeCgroupDirs("keel-bench");
+    native.umount2(work, 0);
     rmSync(work, { recursive: true, force: true });
   }
   const rows: Row[] = [];
@@ -101,7 +106,7 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
     }
   }
   const notes = [...failures].map(([s, m]) => `${s} failed: ${m}`);
-  notes.push("Each lifecycle: create, start, wait for exit, delete of busybox /bin/true; runc and crun as `run` + `delete`; keel CLI as `keel oci run --rm` (includes Node start-up).");
+  notes.push("Each lifecycle: create, start, wait for exit, delete of busybox /bin/true; runc and crun as a foreground `run` (which deletes at exit); keel CLI as `keel oci run --rm` (includes Node start-up).");
   const files = writeReport({ name: "container-start", title: "container start: create+start+wait+delete of /bin/true", params: { iterations, quick }, rows, ratios, chart: { figure: "p50_ms", unit: "ms" }, notes });
   console.log((await import("node:fs")).readFileSync(files.md, "utf8"));
 }

@@ -37,20 +37,21 @@ export async function main({ quick, argv }: { quick: boolean; argv: string[] }):
   const lb = def.lowerBoundP90;
   const rows: Row[] = [];
   for (const [name, r] of Object.entries(results)) {
-    rows.push({ subject: name, machines_p90: r.p90, vs_lower_bound: r.p90 / lb - 1, per_seed: r.perSeed.join(" "), runs: r.runs });
+    const perSeedOver = r.perSeed.reduce((a, m, i) => a + m / r.lowerBoundPerSeed[i]! - 1, 0) / r.perSeed.length;
+    rows.push({ subject: name, machines_p90: r.p90, vs_lower_bound: r.p90 / lb - 1, mean_over_seed_bound: perSeedOver, per_seed: r.perSeed.join(" "), runs: r.runs });
   }
-  rows.push({ subject: "lower bound", machines_p90: lb, vs_lower_bound: 0, per_seed: def.lowerBoundPerSeed.join(" "), runs: 0 });
+  rows.push({ subject: "lower bound", machines_p90: lb, vs_lower_bound: 0, mean_over_seed_bound: 0, per_seed: def.lowerBoundPerSeed.join(" "), runs: 0 });
 
   // What-if 1: prod and non-prod in separate cells (each compacted on its own).
   const prod = trace.filter((r) => r.priority >= PRIORITY_PROD), rest = trace.filter((r) => r.priority < PRIORITY_PROD);
   const cp = compactCell(prod, { profile: builtinProfile("default"), nodes, seeds });
   const cr = compactCell(rest, { profile: builtinProfile("default"), nodes, seeds });
   const segregated = cp.p90 + cr.p90;
-  rows.push({ subject: "what-if: prod and non-prod in separate cells (default)", machines_p90: segregated, vs_lower_bound: segregated / lb - 1, per_seed: `prod ${cp.p90} + non-prod ${cr.p90}`, runs: cp.runs + cr.runs });
+  rows.push({ subject: "what-if: prod and non-prod in separate cells (default)", machines_p90: segregated, vs_lower_bound: segregated / lb - 1, mean_over_seed_bound: null, per_seed: `prod ${cp.p90} + non-prod ${cr.p90}`, runs: cp.runs + cr.runs });
   // What-if 2: requests rounded up to power-of-two buckets.
   const bnodes = generateCell({ machines: Math.ceil(machines * 2.5), seed: 42 });
   const cb = compactCell(bucketed(trace), { profile: builtinProfile("default"), nodes: bnodes, seeds });
-  rows.push({ subject: "what-if: requests in power-of-two buckets (default)", machines_p90: cb.p90, vs_lower_bound: cb.p90 / lb - 1, per_seed: cb.perSeed.join(" "), runs: cb.runs });
+  rows.push({ subject: "what-if: requests in power-of-two buckets (default)", machines_p90: cb.p90, vs_lower_bound: cb.p90 / lb - 1, mean_over_seed_bound: null, per_seed: cb.perSeed.join(" "), runs: cb.runs });
 
   const least = results["least-allocated"]!.p90;
   const ratios: Record<string, number> = {
@@ -63,6 +64,8 @@ export async function main({ quick, argv }: { quick: boolean; argv: string[] }):
   const notes = [
     `Targets: default within 2 % of the lower bound (measured ${((def.p90 / lb - 1) * 100).toFixed(1)} %), and at least 15 % fewer machines than least-allocated (measured ${((1 - def.p90 / least) * 100).toFixed(1)} % fewer).`,
     "Borg's figures for comparison: segregating prod and non-prod costs 20-30 % more machines; power-of-two buckets cost 30-50 % more resources; the hybrid packs 3-5 % better than best fit.",
+    "mean_over_seed_bound: the mean over seeds of (machines needed / that seed's own lower bound) - 1; p90s of different seeds need not come from the same seed.",
+    "Segregation here costs only fragmentation: the simulation has no usage-based reclamation (Borg's non-prod tasks run in resources prod reserved but does not use), which is where most of Borg's 20-30 % comes from.",
     "Lower bound: with machines in the same random order as each compaction run, the fewest whose summed capacity covers the summed requests in cpu and memory.",
     `Workload: ${tasks} generated Borg-like tasks (seed 42) on a cell of ${machines} machines of the 2011 trace's shapes; all tasks present at once.`,
   ];

@@ -34,6 +34,7 @@ export async function main({ quick, argv }: { quick: boolean; argv: string[] }):
   const nodeCounts = [1000, 5000];
   const podCounts = quick ? [3000] : [10_000, 30_000];
   const only = argv.find((a) => a.startsWith("--config="))?.slice(9);
+  const reps = quick ? 1 : 2;
   const rows: Row[] = [];
   const ratios: Record<string, number> = {};
   const loadBefore = os.loadavg()[0];
@@ -56,7 +57,12 @@ export async function main({ quick, argv }: { quick: boolean; argv: string[] }):
         if (only && c.name !== only) continue;
         const base = builtinProfile("default");
         const profile = { ...base, techniques: { ...base.techniques, ...c.t } };
-        const r = runTrace(trace, { profile, nodes: cell, allAtOnce: true, timings: true });
+        // Best of `reps` runs: the machine is shared, and a slower run measures the neighbours.
+        let r = runTrace(trace, { profile, nodes: cell, allAtOnce: true, timings: true });
+        for (let k = 1; k < reps; k++) {
+          const again = runTrace(trace, { profile, nodes: cell, allAtOnce: true, timings: true });
+          if (again.attempts / again.schedulingMs > r.attempts / r.schedulingMs) r = again;
+        }
         const podsPerSec = (r.attempts / r.schedulingMs) * 1000;
         byConfig[c.name] = podsPerSec;
         rows.push({
@@ -79,7 +85,7 @@ export async function main({ quick, argv }: { quick: boolean; argv: string[] }):
   ];
   const out = writeReport({
     name: "scheduler", title: "Scheduler throughput, algorithm alone",
-    params: { nodeCounts, podCounts, quick, configs: CONFIGS.map((c) => c.name), loadavg1mBefore: loadBefore, loadavg1mAfter: os.loadavg()[0] },
+    params: { nodeCounts, podCounts, quick, repetitionsBestOf: reps, configs: CONFIGS.map((c) => c.name), loadavg1mBefore: loadBefore, loadavg1mAfter: os.loadavg()[0] },
     rows, ratios, chart: { figure: "pods_per_s", unit: "pods/s" }, notes,
   });
   console.log(rows.map((r) => `${r.subject}: ${r.pods_per_s} pods/s p99 ${Number(r.p99_ms).toFixed(3)} ms`).join("\n"));

@@ -3,7 +3,7 @@
 // `register(program)`; this file only wires them together.
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
-import { commandModules } from "./commands/index.js";
+import { commandGroups } from "./commands/index.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -13,7 +13,10 @@ export async function main(argv: string[]): Promise<void> {
     .version(pkg.version)
     .showHelpAfterError()
     .enablePositionalOptions();
-  for (const mod of commandModules) mod.register(program);
+  // Load the group the first word names; all of them for help or an unknown word.
+  const first = argv.slice(2).find((a) => !a.startsWith("-"));
+  const chosen = commandGroups.filter((g) => first !== undefined && g.names.includes(first));
+  for (const g of chosen.length ? chosen : commandGroups) (await g.load()).register(program);
   await program.parseAsync(argv);
 }
 

@@ -2,7 +2,7 @@
 // capability set, masked and read-only paths, no_new_privs, and its seccomp profile.
 // Loosening is explicit (an option, or an edited config.json).
 import { execFileSync } from "node:child_process";
-import { OCI_VERSION, type Spec } from "../oci/runtime-spec.js";
+import type { Spec } from "../oci/runtime-spec.js";
 import { DEFAULT_CAPABILITIES } from "./capabilities.js";
 import { defaultSeccompProfile } from "./seccomp/index.js";
 
@@ -51,7 +51,9 @@ export function defaultSpec(o: DefaultSpecOptions = {}): Spec {
   if (o.network !== false) namespaces.push({ type: "network" });
   if (o.cgroupns) namespaces.push({ type: "cgroup" });
   return {
-    ociVersion: OCI_VERSION,
+    // 1.0.2 (what `runc spec` writes) so that the same bundle also runs under runc and crun 1.8,
+    // which refuse versions they do not know; keel reads every 1.x.
+    ociVersion: "1.0.2",
     process: {
       terminal: o.terminal ?? false,
       user: { uid: o.uid ?? 0, gid: o.gid ?? 0 },

@@ -144,8 +144,10 @@ export function planFromSpec(spec: Spec, ctx: PlanContext): SpawnPlan {
       ]
     : [];
 
+  // A new time namespace can only be made by clone3 (CLONE_NEWTIME shares a bit with CSIGNAL).
+  const mode = cloneFlags & CLONE.NEWTIME ? "fork" : ctx.mode ?? "vm";
   const plan: SpawnPlan = {
-    mode: ctx.mode ?? "fork",
+    mode,
     cloneFlags,
     newCgroupNs,
     joinNamespaces,
@@ -154,7 +156,7 @@ export function planFromSpec(spec: Spec, ctx: PlanContext): SpawnPlan {
     gidMap: newUser ? idMap(linux.gidMappings) : undefined,
     cgroupProcs: ctx.cgroup?.procsFiles,
     // CLONE_INTO_CGROUP needs clone3 (fork mode); vm mode joins through cgroup.procs.
-    cgroupDir: ctx.mode !== "vm" && ctx.cgroup?.version === 2 ? ctx.cgroup.dir : undefined,
+    cgroupDir: mode === "fork" && ctx.cgroup?.version === 2 ? ctx.cgroup.dir : undefined,
     hostname: spec.hostname,
     domainname: spec.domainname,
     sysctls: Object.entries(linux.sysctl ?? {}).map(([k, v]) => ({ path: `/proc/sys/${k.replace(/\./g, "/")}`, value: v })),

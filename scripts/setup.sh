@@ -37,3 +37,7 @@ fi
 
 # 4. TypeScript (incremental)
 ./node_modules/.bin/tsc -p tsconfig.json
+
+# 5. The demo and test image `busybox`, built from Debian's busybox-static (reproducible; a
+#    no-op when the store already has it), so `keel run busybox ...` needs no registry.
+node dist/cli/keel.js image build --busybox >/dev/null

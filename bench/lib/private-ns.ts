@@ -9,7 +9,7 @@ import { native } from "../../native/index.js";
 export function reexecInPrivateMountNs(): void {
   if (process.env.KEEL_BENCH_PRIVATE_NS === "1") {
     const mounts = readFileSync("/proc/self/mountinfo", "utf8");
-    if (/ \/sys\/fs\/cgroup\/unified .* - cgroup2 /.test(mounts)) native.mount("tmpfs", "/sys/fs/cgroup/unified", "tmpfs", 0, "size=4k");
+    if (/ \/sys\/fs\/cgroup\/unified .* - cgroup2 /.test(mounts)) native.mount("tmpfs", "/sys/fs/cgroup/unified", "tmpfs", 0, "size=1m");
     return;
   }
   const r = spawnSync("unshare", ["-m", "--propagation", "private", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {

@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .command("oci")
     .description("run OCI bundles: the runtime's lifecycle verbs (create, start, state, kill, delete, ...)")
     .addOption(new Option("--root <dir>", "state directory").default(DEFAULT_ROOT))
-    .addOption(new Option("--clone-mode <mode>", "how the first process is cloned").choices(["fork", "vm"]).default("fork"));
+    .addOption(new Option("--clone-mode <mode>", "how the first process is cloned").choices(["vm", "fork"]).default("vm"));
 
   oci
     .command("create <id>")
