@@ -33,6 +33,7 @@ if [ ! -f "$addon" ] || [ ! -f "$sup" ] || [ -n "$(find native/src native/superv
    || [ -n "$(find native/supervisor -newer "$sup" -print -quit)" ]; then
   say "building the native addon (cmake-js)"
   ./node_modules/.bin/cmake-js compile --directory native --out native/build --log-level error >/dev/null
+  touch "$addon" "$sup"  # ninja skips targets it finds up to date; mark both as built now
 fi
 
 # 4. TypeScript (incremental)
