@@ -143,6 +143,15 @@ function load(): Addon {
 
 export const native: Addon = load();
 
+/** Path of a helper executable built with the addon: "keel-supervisor" or "keel-pause". */
+export function nativeBinary(name: "keel-supervisor" | "keel-pause"): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, "build/Release", name), join(here, "../../native/build/Release", name)];
+  const file = candidates.find((f) => existsSync(f));
+  if (!file) throw new Error(`${name} is not built (looked in ${candidates.join(", ")}): run 'npm run setup'`);
+  return file;
+}
+
 // Constants the plan uses (linux/sched.h, sys/mount.h).
 export const CLONE = {
   NEWTIME: 0x80,

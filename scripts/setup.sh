@@ -29,11 +29,12 @@ fi
 if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node_api.h ]; then export npm_config_nodedir=/usr; fi
 addon=native/build/Release/keel_native.node
 sup=native/build/Release/keel-supervisor
-if [ ! -f "$addon" ] || [ ! -f "$sup" ] || [ -n "$(find native/src native/supervisor native/CMakeLists.txt -newer "$addon" -print -quit)" ] \
+pause=native/build/Release/keel-pause
+if [ ! -f "$addon" ] || [ ! -f "$sup" ] || [ ! -f "$pause" ] || [ -n "$(find native/src native/supervisor native/CMakeLists.txt -newer "$addon" -print -quit)" ] \
    || [ -n "$(find native/supervisor -newer "$sup" -print -quit)" ]; then
   say "building the native addon (cmake-js)"
   ./node_modules/.bin/cmake-js compile --directory native --out native/build --log-level error >/dev/null
-  touch "$addon" "$sup"  # ninja skips targets it finds up to date; mark both as built now
+  touch "$addon" "$sup" "$pause"  # ninja skips targets it finds up to date; mark both as built now
 fi
 
 # 4. TypeScript (incremental)

@@ -45,9 +45,13 @@ export function register(program: Command): void {
     .option("-d, --detach", "do not wait for the container")
     .option("--rm", "delete the container after it exits")
     .option("--no-pivot", "use chroot instead of pivot_root")
-    .action(async (id: string, o: { bundle: string; detach?: boolean; rm?: boolean; pivot: boolean }, cmd: Command) => {
+    .option("--pid-file <file>", "write the container's pid here")
+    .action(async (id: string, o: { bundle: string; detach?: boolean; rm?: boolean; pivot: boolean; pidFile?: string }, cmd: Command) => {
       const rt = runtimeOf(cmd);
-      await rt.run(id, resolve(o.bundle), { noPivot: !o.pivot, detach: o.detach, stdio: o.detach ? "ignore" : "inherit" });
+      // The container's stdio is this command's, with --detach too (as runc does): a supervisor
+      // passes its log pipes this way.
+      const c = await rt.run(id, resolve(o.bundle), { noPivot: !o.pivot, detach: o.detach, stdio: "inherit" });
+      if (o.pidFile) writeFileSync(o.pidFile, String(c.pid));
       if (o.detach) return;
       const st = await rt.wait(id);
       if (o.rm) await rt.delete(id, { force: true });

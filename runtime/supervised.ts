@@ -1,0 +1,102 @@
+// Containers that outlive the process that starts them: each runs under its own keel-supervisor
+// (native/supervisor/main.cc, like conmon), which becomes its parent when keel exits, copies its
+// output to a CRI-format log file and records its exit status. `keel run -d` and the kubelet use
+// this; any later process finds the container through the runtime's state and these files.
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { nativeBinary } from "../native/index.js";
+import { RuntimeError } from "./errors.js";
+
+export interface SupervisedFiles {
+  /** CRI log: "<RFC3339Nano> stdout|stderr F|P <text>" per line. */
+  logFile: string;
+  /** {"exitCode":N|null,"signal":S|null,"finishedAt":"..."} once the container has exited. */
+  exitFile: string;
+  pidFile: string;
+}
+
+export interface SupervisedStart extends SupervisedFiles {
+  id: string;
+  /** The runtime's state root. */
+  root: string;
+  bundle: string;
+}
+
+export interface ExitRecord {
+  exitCode: number | null;
+  signal: number | null;
+  finishedAt: string;
+}
+
+const keelCli = join(dirname(fileURLToPath(import.meta.url)), "..", "cli", "keel.js");
+
+/** The files of a supervised container kept in `dir`. */
+export function supervisedFiles(dir: string): SupervisedFiles {
+  return { logFile: join(dir, "ctr.log"), exitFile: join(dir, "exit.json"), pidFile: join(dir, "pid") };
+}
+
+/**
+ * Creates and starts the container under a new supervisor, and resolves once it runs (or rejects
+ * with what `create`/`start` printed). The supervisor and the container are detached from us.
+ */
+export function startSupervised(o: SupervisedStart): Promise<{ pid: number }> {
+  return new Promise((resolve, reject) => {
+    const args = [
+      "--exit-file", o.exitFile, "--log-file", o.logFile, "--pid-file", o.pidFile, "--status-fd", "3", "--",
+      process.execPath, keelCli, "oci", "--root", o.root, "run", "--detach", "--pid-file", o.pidFile, "--bundle", o.bundle, o.id,
+    ];
+    const sup = spawn(nativeBinary("keel-supervisor"), args, { detached: true, stdio: ["ignore", "ignore", "inherit", "pipe"] });
+    let status = "";
+    const pipe = sup.stdio[3] as NodeJS.ReadableStream;
+    pipe.setEncoding("utf8");
+    pipe.on("data", (d: string) => (status += d));
+    pipe.on("end", () => {
+      sup.unref();
+      if (status.startsWith("ok")) {
+        resolve({ pid: Number(readFileSync(o.pidFile, "utf8").trim()) });
+        return;
+      }
+      // keel's own error message went to the container's log (the supervisor's stderr pipe).
+      let detail = "";
+      try {
+        detail = readFileSync(o.logFile, "utf8").split("\n").filter(Boolean).map((l) => l.split(" ").slice(3).join(" ")).filter((l) => l.startsWith("keel:")).pop() ?? "";
+      } catch { /* no log */ }
+      reject(new RuntimeError("ESTART", detail ? detail.replace(/^keel: /, "") : `starting ${o.id} failed (${status.trim() || "supervisor exited"})`));
+    });
+    sup.on("error", reject);
+  });
+}
+
+export function readExitRecord(exitFile: string): ExitRecord | null {
+  if (!existsSync(exitFile)) return null;
+  try {
+    return JSON.parse(readFileSync(exitFile, "utf8")) as ExitRecord;
+  } catch {
+    return null;
+  }
+}
+
+/** The text of a CRI log, optionally only the last `tail` lines, without the CRI prefixes. */
+export function readCriLog(logFile: string, opts: { tail?: number; timestamps?: boolean } = {}): { stream: "stdout" | "stderr"; line: string; time: string }[] {
+  let text = "";
+  try {
+    text = readFileSync(logFile, "utf8");
+  } catch {
+    return [];
+  }
+  const out: { stream: "stdout" | "stderr"; line: string; time: string }[] = [];
+  let partial = "";
+  for (const raw of text.split("\n")) {
+    if (!raw) continue;
+    const a = raw.indexOf(" "), b = raw.indexOf(" ", a + 1), c = raw.indexOf(" ", b + 1);
+    if (a < 0 || b < 0 || c < 0) continue;
+    const tag = raw.slice(b + 1, c);
+    partial += raw.slice(c + 1);
+    if (tag === "P") continue;
+    out.push({ time: raw.slice(0, a), stream: raw.slice(a + 1, b) as "stdout" | "stderr", line: partial });
+    partial = "";
+  }
+  return opts.tail !== undefined ? out.slice(-opts.tail) : out;
+}
