@@ -16,5 +16,6 @@ export interface CommandGroup {
 export const commandGroups: CommandGroup[] = [
   { names: ["demo"], load: () => import("./demo.js") },
   { names: ["oci"], load: () => import("./oci.js") },
-  { names: ["image"], load: () => import("./image.js") },
+  { names: ["image", "images"], load: () => import("./image.js") },
+  { names: ["simulate"], load: () => import("./simulate.js") },
 ];
