@@ -31,7 +31,7 @@ import {
 } from "../oci/image-spec.js";
 import { HashingStream, parseDigest, sha256 } from "./digest.js";
 import { BlobNotFoundError, DigestMismatchError, ImageNotFoundError, SizeMismatchError } from "./errors.js";
-import { writeFileAtomic, fsyncDir } from "./atomic-file.js";
+import { writeFileAtomic, fsyncDir } from "../lib/atomic-file.js";
 import { localCandidates, normalizeReference } from "./reference.js";
 
 export const DEFAULT_IMAGE_ROOT = "/var/lib/keel/images";

@@ -18,7 +18,7 @@ import { chainIds } from "./digest.js";
 import { type ContentStore, type Lease, type ResolvedImage, pidAlive } from "./content-store.js";
 import { DigestMismatchError, ImageError } from "./errors.js";
 import { unpackLayer } from "./unpack.js";
-import { writeFileAtomic } from "./atomic-file.js";
+import { writeFileAtomic } from "../lib/atomic-file.js";
 
 const SHORT_LEN = 12;
 const MAX_OPTION_BYTES = 4000;

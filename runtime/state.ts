@@ -1,7 +1,8 @@
 // The runtime's state on disk: one directory per container under the root (default /run/keel),
 // holding state.json (written atomically: temp file, fsync, rename) and the exec FIFO.
 // This directory is the truth about containers; any later process finds them here.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync, existsSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, existsSync } from "node:fs";
+import { writeFileAtomicSync } from "../lib/atomic-file.js";
 import { join } from "node:path";
 import type { Spec } from "../oci/runtime-spec.js";
 import { ContainerExistsError, ContainerNotFoundError, InvalidIdError } from "./errors.js";
@@ -58,16 +59,7 @@ export class StateDir {
   }
 
   write(rec: ContainerRecord): void {
-    const dir = this.dir(rec.id);
-    const tmp = join(dir, `.state.json.${process.pid}`);
-    const fd = openSync(tmp, "w", 0o600);
-    try {
-      writeSync(fd, JSON.stringify(rec));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, join(dir, "state.json"));
+    writeFileAtomicSync(join(this.dir(rec.id), "state.json"), JSON.stringify(rec), 0o600);
   }
 
   read(id: string): ContainerRecord {

@@ -47,13 +47,19 @@ export function startSupervised(o: SupervisedStart): Promise<{ pid: number }> {
       "--exit-file", o.exitFile, "--log-file", o.logFile, "--pid-file", o.pidFile, "--status-fd", "3", "--",
       process.execPath, keelCli, "oci", "--root", o.root, "run", "--detach", "--pid-file", o.pidFile, "--bundle", o.bundle, o.id,
     ];
-    const sup = spawn(nativeBinary("keel-supervisor"), args, { detached: true, stdio: ["ignore", "ignore", "inherit", "pipe"] });
+    // Its stderr is ours only until the container runs: a detached supervisor must not hold the
+    // caller's stdio open (a shell or `execFile` waiting for EOF would wait for the container).
+    const sup = spawn(nativeBinary("keel-supervisor"), args, { detached: true, stdio: ["ignore", "ignore", "pipe", "pipe"] });
+    let supErr = "";
+    sup.stderr!.setEncoding("utf8");
+    sup.stderr!.on("data", (d: string) => (supErr += d));
     let status = "";
     const pipe = sup.stdio[3] as NodeJS.ReadableStream;
     pipe.setEncoding("utf8");
     pipe.on("data", (d: string) => (status += d));
     pipe.on("end", () => {
       sup.unref();
+      sup.stderr!.destroy();
       if (status.startsWith("ok")) {
         resolve({ pid: Number(readFileSync(o.pidFile, "utf8").trim()) });
         return;
@@ -63,7 +69,7 @@ export function startSupervised(o: SupervisedStart): Promise<{ pid: number }> {
       try {
         detail = readFileSync(o.logFile, "utf8").split("\n").filter(Boolean).map((l) => l.split(" ").slice(3).join(" ")).filter((l) => l.startsWith("keel:")).pop() ?? "";
       } catch { /* no log */ }
-      reject(new RuntimeError("ESTART", detail ? detail.replace(/^keel: /, "") : `starting ${o.id} failed (${status.trim() || "supervisor exited"})`));
+      reject(new RuntimeError("ESTART", detail ? detail.replace(/^keel: /, "") : `starting ${o.id} failed: ${supErr.trim() || status.trim() || "the supervisor exited"}`));
     });
     sup.on("error", reject);
   });

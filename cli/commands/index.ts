@@ -18,4 +18,5 @@ export const commandGroups: CommandGroup[] = [
   { names: ["oci"], load: () => import("./oci.js") },
   { names: ["image", "images"], load: () => import("./image.js") },
   { names: ["simulate"], load: () => import("./simulate.js") },
+  { names: ["run", "ps", "logs", "exec", "stop", "rm"], load: () => import("./containers.js") },
 ];

@@ -1,6 +1,7 @@
 // Atomic file replacement: write a temporary file beside the target, fsync it, rename it over
 // the target, fsync the directory. Readers see the old content or the new, never a torn write.
 import { open, rename, rm } from "node:fs/promises";
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, basename } from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -33,4 +34,22 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode 
     throw e;
   }
   await fsyncDir(dirname(path));
+}
+
+/** The same, synchronously: for small state files written between two steps that must not interleave. */
+export function writeFileAtomicSync(path: string, data: string | Buffer, mode = 0o644): void {
+  const tmp = tempName(path);
+  try {
+    const fd = openSync(tmp, "wx", mode);
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
