@@ -36,6 +36,8 @@ function run(cmd: string, args: string[]): Promise<void> {
 /** One runtime, driven the same way for each: create, start, observe while running, delete. */
 interface Engine {
   name: string;
+  /** Where this engine puts a relative cgroupsPath: keel and runc under their own cgroup, crun under each hierarchy's root. */
+  cgroupOf(cgroupsPath: string): string;
   create(id: string, bundle: string): Promise<void>;
   start(id: string): Promise<void>;
   running(id: string): Promise<boolean>;
@@ -49,6 +51,7 @@ function ociEngine(bin: string, root: string): Engine {
   };
   return {
     name: bin,
+    cgroupOf: (p) => (bin === "crun" ? `/${p}` : p),
     create: (id, b) => run(bin, ["--root", root, "create", "--bundle", b, id]),
     start: (id) => run(bin, ["--root", root, "start", id]),
     running: async (id) => ["running", "created"].includes(state(id)),
@@ -59,6 +62,7 @@ function ociEngine(bin: string, root: string): Engine {
 function keelEngine(rt: Runtime): Engine {
   return {
     name: "keel",
+    cgroupOf: (p) => p,
     create: async (id, b) => void (await rt.create(id, b, { stdio: "ignore" })),
     start: (id) => rt.start(id),
     running: async (id) => ["running", "created"].includes(rt.state(id).status),
@@ -151,7 +155,7 @@ export async function main({ quick, argv }: { quick: boolean; argv: string[] }):
         try {
           await e.create(id, b.dir);
           await e.start(id);
-          const m = await w.measure(e, id, cgroupPath, driver);
+          const m = await w.measure(e, id, e.cgroupOf(cgroupPath), driver);
           rows.push({ subject: `${e.name}: ${w.name}`, cgroup: `v${driver.version}`, ...m });
         } catch (err) {
           notes.push(`${e.name} / ${w.name}: ${(err as Error).message.split("\n")[0]}`);
@@ -165,6 +169,7 @@ export async function main({ quick, argv }: { quick: boolean; argv: string[] }):
   } finally {
     await driver.destroy("keel-bench-cg").catch(() => {});
     removeCgroupDirs("keel-bench-cg");
+    rmSync(join(work, "crun"), { recursive: true, force: true });
     bundles.cleanup();
     rmSync(work, { recursive: true, force: true });
   }
@@ -177,7 +182,7 @@ export async function main({ quick, argv }: { quick: boolean; argv: string[] }):
   const v2vm = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "shared", "tools", "v2vm");
   if (!inVm && existsSync(v2vm) && !argv.includes("--no-v2")) {
     process.stderr.write("cgroup-enforcement: running again under cgroup v2 in the virtual machine\n");
-    const r = spawnSync(v2vm, ["--timeout", "900", "--", process.execPath, join(dirname(fileURLToPath(import.meta.url)), "run.js"), "cgroup-enforcement", "--v2", ...(quick ? ["--quick"] : [])], { stdio: "inherit" });
+    const r = spawnSync(v2vm, ["--timeout", "900", "--", process.execPath, join(dirname(fileURLToPath(import.meta.url)), "main.js"), "cgroup-enforcement", "--v2", ...(quick ? ["--quick"] : [])], { stdio: "inherit" });
     if (r.status === 77) console.log("(v2 run skipped: v2vm has no usable accelerator here)");
   }
 }

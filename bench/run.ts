@@ -1,19 +1,76 @@
-// npm run bench -- NAME [--quick]: runs bench/NAME.ts, which writes bench/results/NAME.{json,md,svg}.
-import { existsSync, readdirSync } from "node:fs";
+// run: `keel run --rm busybox true` end to end against `podman run --rm` of the same image
+// (podman from Debian, crun as its runtime, cgroupfs manager, no network), interleaved in one
+// run; p50/p99 and the ratio. The image is keel's busybox, exported as an OCI archive and loaded
+// into podman's store so both run the same bytes.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { summarize, timeIt } from "./lib/stats.js";
+import { writeReport, type Row } from "./lib/report.js";
+import { ensureDebianPackages } from "./lib/ensure.js";
+import { reexecInPrivateMountNs } from "./lib/private-ns.js";
+import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const available = readdirSync(here).filter((f) => f.endsWith(".js") && f !== "run.js").map((f) => f.slice(0, -3)).sort();
-const [name, ...rest] = process.argv.slice(2);
-if (!name || name === "--help" || name === "-h") {
-  console.log(`usage: npm run bench -- NAME [--quick]\n\nbenchmarks: ${available.join(", ")}\n\n--quick runs fewer iterations (a smoke run); results go to bench/results/NAME.{json,md,svg}`);
-  process.exit(name ? 0 : 2);
+const keelJs = join(dirname(fileURLToPath(import.meta.url)), "..", "cli", "keel.js");
+
+function exec(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"], env: env ?? process.env });
+    let err = "";
+    p.stderr.on("data", (d: Buffer) => (err += d));
+    p.on("error", reject);
+    p.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: exit ${code}: ${err.trim().slice(-500)}`))));
+  });
 }
-const file = join(here, `${name}.js`);
-if (!existsSync(file)) {
-  console.error(`bench: no benchmark named '${name}' (available: ${available.join(", ")})`);
-  process.exit(2);
+
+export async function main({ quick }: { quick: boolean }): Promise<void> {
+  ensureDebianPackages(["podman", "crun"]);
+  reexecInPrivateMountNs();
+  const iterations = quick ? 10 : 60;
+  const work = mkdtempSync(join(tmpdir(), "keel-bench-run-"));
+  const podmanRoot = join(work, "podman-root"), podmanRun = join(work, "podman-run");
+  const podman = ["--root", podmanRoot, "--runroot", podmanRun, "--cgroup-manager=cgroupfs", "--runtime", "crun", "--events-backend", "none"];
+  const archive = join(work, "busybox.tar");
+  const env = { ...process.env, KEEL_CONTAINERS_ROOT: join(work, "keel-containers"), KEEL_STATE_ROOT: join(work, "keel-state") };
+  const samples: Record<string, number[]> = { keel: [], podman: [] };
+  const notes: string[] = [];
+  try {
+    execFileSync(process.execPath, [keelJs, "image", "export", "busybox", archive], { stdio: "inherit" });
+    execFileSync("podman", [...podman, "load", "-i", archive], { stdio: ["ignore", "ignore", "inherit"] });
+    const subjects: [string, () => Promise<void>][] = [
+      ["keel", () => exec(process.execPath, [keelJs, "run", "--rm", "busybox", "true"], env)],
+      ["podman", () => exec("podman", [...podman, "run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "localhost/busybox:latest", "true"])],
+    ];
+    for (const [, fn] of subjects) await fn().catch((e) => notes.push(`warm-up: ${(e as Error).message}`));
+    for (let i = 0; i < iterations; i++) {
+      for (const [name, fn] of subjects) {
+        try {
+          samples[name]!.push(await timeIt(fn));
+        } catch (e) {
+          notes.push(`${name}: ${(e as Error).message}`);
+          break;
+        }
+      }
+      process.stderr.write(`\rrun: ${i + 1}/${iterations}`);
+    }
+    process.stderr.write("\n");
+  } finally {
+    try {
+      execFileSync("podman", [...podman, "system", "reset", "--force"], { stdio: "ignore" });
+    } catch { /* best effort */ }
+    rmSync(work, { recursive: true, force: true });
+    removeCgroupDirs("libpod_parent");
+  }
+  const rows: Row[] = [];
+  for (const [name, xs] of Object.entries(samples)) {
+    if (!xs.length) continue;
+    const s = summarize(xs);
+    rows.push({ subject: name === "keel" ? "keel run --rm" : "podman run --rm (crun)", n: s.n, p50_ms: s.p50_ms, p90_ms: s.p90_ms, p99_ms: s.p99_ms });
+  }
+  const ratios: Record<string, number> = {};
+  if (samples.keel!.length && samples.podman!.length) ratios["podman p50 / keel p50"] = summarize(samples.podman!).p50_ms / summarize(samples.keel!).p50_ms;
+  const files = writeReport({ name: "run", title: "keel run --rm busybox true vs podman run --rm", params: { iterations, quick }, rows, ratios, chart: { figure: "p50_ms", unit: "ms" }, notes: [...new Set(notes)].slice(0, 10) });
+  console.log((await import("node:fs")).readFileSync(files.md, "utf8"));
 }
-const mod = (await import(pathToFileURL(file).href)) as { main(args: { quick: boolean; argv: string[] }): Promise<void> };
-await mod.main({ quick: rest.includes("--quick"), argv: rest });

@@ -13,10 +13,13 @@ export async function main(argv: string[]): Promise<void> {
     .version(pkg.version)
     .showHelpAfterError()
     .enablePositionalOptions();
-  // Load the group the first word names; all of them for help or an unknown word.
-  const first = argv.slice(2).find((a) => !a.startsWith("-"));
+  // Load the group the first word names; all of them for help or an unknown word; none for
+  // --version.
+  const args = argv.slice(2);
+  const first = args.find((a) => !a.startsWith("-"));
   const chosen = commandGroups.filter((g) => first !== undefined && g.names.includes(first));
-  for (const g of chosen.length ? chosen : commandGroups) (await g.load()).register(program);
+  const versionOnly = first === undefined && args.some((a) => a === "-V" || a === "--version");
+  if (!versionOnly) for (const g of chosen.length ? chosen : commandGroups) (await g.load()).register(program);
   await program.parseAsync(argv);
 }
 

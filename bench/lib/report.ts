@@ -40,7 +40,9 @@ export function writeReport(r: Report): { json: string; md: string; svg: string 
 }
 
 export function markdown(r: Report): string {
-  const cols = r.rows.length ? Object.keys(r.rows[0]!) : ["subject"];
+  // Every column any row has, in first-seen order (rows of different workloads differ).
+  const cols = [...new Set(r.rows.flatMap((row) => Object.keys(row)))];
+  if (!cols.length) cols.push("subject");
   const fmt = (v: unknown) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v == null ? "" : String(v));
   const lines = [`# ${r.title}`, "", `| ${cols.join(" | ")} |`, `| ${cols.map(() => "---").join(" | ")} |`];
   for (const row of r.rows) lines.push(`| ${cols.map((c) => fmt(row[c])).join(" | ")} |`);

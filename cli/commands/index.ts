@@ -18,5 +18,6 @@ export const commandGroups: CommandGroup[] = [
   { names: ["oci"], load: () => import("./oci.js") },
   { names: ["image", "images"], load: () => import("./image.js") },
   { names: ["simulate"], load: () => import("./simulate.js") },
+  { names: ["apiserver"], load: () => import("./apiserver.js") },
   { names: ["run", "ps", "logs", "exec", "stop", "rm"], load: () => import("./containers.js") },
 ];
