@@ -1,7 +1,7 @@
 // A container spec with keel's defaults, which confine a container as podman does: its
 // capability set, masked and read-only paths, no_new_privs, and its seccomp profile.
 // Loosening is explicit (an option, or an edited config.json).
-import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import type { Spec } from "../oci/runtime-spec.js";
 import { DEFAULT_CAPABILITIES } from "./capabilities.js";
 import { defaultSeccompProfile } from "./seccomp/index.js";
@@ -19,7 +19,9 @@ export const READONLY_PATHS = ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/i
 /** The caller's hard RLIMIT_NOFILE: podman's 1048576 fails without CAP_SYS_RESOURCE above it. */
 function nofileHard(): number {
   try {
-    return Math.min(1048576, Number(execFileSync("/bin/sh", ["-c", "ulimit -Hn"], { encoding: "utf8" }).trim()) || 1048576);
+    const line = readFileSync("/proc/self/limits", "utf8").split("\n").find((l) => l.startsWith("Max open files"));
+    const hard = line?.trim().split(/\s+/)[4];
+    return hard === "unlimited" ? 1048576 : Math.min(1048576, Number(hard) || 1024);
   } catch {
     return 1024;
   }
