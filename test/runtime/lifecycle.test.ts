@@ -159,3 +159,49 @@ test("a failing createRuntime hook fails create and leaves nothing", async () =>
   await assert.rejects(rt.create(id, b.dir, { stdio: "ignore" }), /createRuntime hook \/bin\/false failed/);
   assert.ok(!existsSync(join(env.root, id)));
 });
+
+test("--no-pivot uses chroot and still gives the container its own root", async () => {
+  const { rt } = env;
+  const id = uniqueId("nopivot");
+  const c = await rt.run(id, bundles.bundle({ args: ["/bin/sh", "-c", "ls /; cat /proc/1/mountinfo | wc -l"] }).dir, { stdio: ["ignore", "pipe", "inherit"], noPivot: true });
+  const [out, st] = await Promise.all([collect(c.stdout), rt.wait(id)]);
+  assert.equal(st.exitCode, 0);
+  assert.match(out, /^bin\ndev\netc\n/);
+  await rt.delete(id);
+});
+
+test("sysctls are set in the container's own namespaces", async () => {
+  const { rt } = env;
+  const id = uniqueId("sysctl");
+  const b = bundles.bundle({ args: ["/bin/sh", "-c", "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni"] }, (s) => {
+    s.linux!.sysctl = { "net.ipv4.ip_forward": "1", "kernel.shmmni": "1234" };
+    s.linux!.readonlyPaths = s.linux!.readonlyPaths!.filter((p) => p !== "/proc/sys");
+  });
+  const c = await rt.run(id, b.dir, { stdio: ["ignore", "pipe", "inherit"] });
+  const [out] = await Promise.all([collect(c.stdout), rt.wait(id)]);
+  assert.equal(out, "1\n1234\n");
+  await rt.delete(id);
+  assert.equal(readFileSync("/proc/sys/kernel/shmmni", "utf8").trim() === "1234", false, "the host's value is untouched");
+});
+
+test("delete --force cleans up after a keel that died halfway through create", async () => {
+  // A child process creates a container and is SIGKILLed before it can start or delete it.
+  const id = uniqueId("crash");
+  const b = bundles.bundle({ args: ["/bin/sleep", "30"] });
+  const script = `import { Runtime } from ${JSON.stringify(new URL("../../runtime/runtime.js", import.meta.url).href)};
+    const rt = new Runtime({ root: ${JSON.stringify(env.root)} });
+    await rt.create(${JSON.stringify(id)}, ${JSON.stringify(b.dir)}, { stdio: "ignore", detach: true });
+    process.stdout.write("created\\n");
+    setInterval(() => {}, 1000);`;
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
+  child.kill("SIGKILL");
+  await new Promise((r) => child.once("exit", r));
+  const other = new Runtime({ root: env.root });
+  assert.equal(other.state(id).status, "created");
+  const cgroupDirs = () => readFileSync("/proc/self/cgroup", "utf8") && existsSync(`/sys/fs/cgroup/pids/keel-${id.replace(/^keel-/, "")}`);
+  await other.delete(id, { force: true });
+  assert.ok(!existsSync(join(env.root, id)));
+  assert.equal(cgroupDirs(), false);
+});
