@@ -97,6 +97,10 @@ export interface SpawnPlan {
   env: string[];
   /** Exec FIFO: the child waits for one byte on it before execve. */
   startFifo?: string;
+  /** runc's --console-socket: a new pty's master is sent there; its slave is the process's stdio. */
+  consoleSocket?: string;
+  consoleRows?: number;
+  consoleCols?: number;
 }
 
 export interface Spawned {

@@ -174,10 +174,10 @@ export class Runtime {
   }
 
   /** Another process inside a running container. */
-  async exec(id: string, proc: Process, opts: StdioOptions & { preserveFds?: number } = {}): Promise<ExecProcess & ContainerHandle> {
+  async exec(id: string, proc: Process, opts: StdioOptions & { preserveFds?: number; consoleSocket?: string } = {}): Promise<ExecProcess & ContainerHandle> {
     const io = openStdio(opts.stdio);
     try {
-      const p = await exec(this.ctx, id, proc, { stdio: io.childFds, preserveFds: opts.preserveFds });
+      const p = await exec(this.ctx, id, proc, { stdio: io.childFds, preserveFds: opts.preserveFds, consoleSocket: opts.consoleSocket });
       return { ...p, id, ...io.streams };
     } catch (e) {
       for (const s of Object.values(io.streams)) s?.destroy();

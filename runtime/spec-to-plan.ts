@@ -22,6 +22,8 @@ export interface PlanContext {
   noPivot?: boolean;
   stdio?: [number, number, number];
   preserveFds?: number;
+  /** runc's --console-socket, for a process with `terminal: true`. */
+  consoleSocket?: string;
   /** Compiles linux.seccomp to BPF (runtime/seccomp); absent: a profile in the spec is an error. */
   compileSeccomp?: (profile: LinuxSeccomp) => { filter: Buffer; flags: number };
 }
@@ -55,7 +57,7 @@ function mapId(maps: IDMapping[] | undefined, id: number): number {
 }
 
 export function processPlan(process: Process, spec: Spec, ctx: PlanContext): Pick<SpawnPlan,
-  "args" | "env" | "cwd" | "user" | "umask" | "rlimits" | "oomScoreAdj" | "capLast" | "capabilities" | "noNewPrivileges" | "seccomp"> {
+  "args" | "env" | "cwd" | "user" | "umask" | "rlimits" | "oomScoreAdj" | "capLast" | "capabilities" | "noNewPrivileges" | "seccomp" | "consoleSocket" | "consoleRows" | "consoleCols"> {
   const caps = process.capabilities;
   const plan: ReturnType<typeof processPlan> = {
     args: process.args ?? [],
@@ -83,6 +85,14 @@ export function processPlan(process: Process, spec: Spec, ctx: PlanContext): Pic
     });
   }
   if (process.oomScoreAdj !== undefined) plan.oomScoreAdj = process.oomScoreAdj;
+  if (process.terminal) {
+    if (!ctx.consoleSocket) throw new SpecValidationError([{ field: "process.terminal", reason: "a terminal needs a console socket (runc's --console-socket) to hand its master to" }]);
+    plan.consoleSocket = ctx.consoleSocket;
+    plan.consoleRows = process.consoleSize?.height;
+    plan.consoleCols = process.consoleSize?.width;
+  } else if (ctx.consoleSocket) {
+    throw new SpecValidationError([{ field: "process.terminal", reason: "a console socket was given but the process has no terminal (set process.terminal)" }]);
+  }
   const profile = spec.linux?.seccomp;
   if (profile) {
     if (!ctx.compileSeccomp) throw new SpecValidationError([{ field: "linux.seccomp", reason: "no seccomp compiler available" }]);

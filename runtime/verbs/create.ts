@@ -19,6 +19,8 @@ export interface CreateOptions {
   preserveFds?: number;
   /** Do not keep this Node process alive for the container (a CLI that exits after create). */
   detach?: boolean;
+  /** runc's --console-socket: where the terminal's master goes (process.terminal). */
+  consoleSocket?: string;
   /** Use this spec instead of reading bundle/config.json. */
   spec?: Spec;
 }
@@ -62,7 +64,7 @@ export async function create(ctx: RuntimeContext, id: string, bundleDir: string,
     await ctx.cgroups.create(cgroupPath, spec.linux?.resources ?? {});
     cgroupMade = true;
     const cgroup: PlanCgroup = ctx.cgroups.placement(cgroupPath);
-    const plan = planFromSpec(spec, { bundle, startFifo: fifo, cgroup, mode: ctx.mode, noPivot: opts.noPivot, stdio: opts.stdio, preserveFds: opts.preserveFds, compileSeccomp: ctx.compileSeccomp });
+    const plan = planFromSpec(spec, { bundle, startFifo: fifo, cgroup, mode: ctx.mode, noPivot: opts.noPivot, stdio: opts.stdio, preserveFds: opts.preserveFds, consoleSocket: opts.consoleSocket, compileSeccomp: ctx.compileSeccomp });
     const child = await native.spawn(plan);
     pidfd = child.pidfd;
     rec.pid = child.pid;

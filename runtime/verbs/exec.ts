@@ -9,6 +9,7 @@ import { statusOf } from "./state.js";
 
 export interface ExecOptions {
   stdio?: [number, number, number];
+  consoleSocket?: string;
   preserveFds?: number;
 }
 
@@ -49,7 +50,7 @@ export async function exec(ctx: RuntimeContext, id: string, proc: Process, opts:
       stdio: opts.stdio ?? [-1, -1, -1],
       preserveFds: opts.preserveFds ?? 0,
       setsid: true,
-      ...processPlan(proc, spec, { bundle: rec.bundle, compileSeccomp: ctx.compileSeccomp }),
+      ...processPlan(proc, spec, { bundle: rec.bundle, compileSeccomp: ctx.compileSeccomp, consoleSocket: opts.consoleSocket }),
     });
   } catch (e) {
     throw new RuntimeError((e as { code?: string }).code ?? "EEXEC", `exec in ${id}: ${(e as Error).message}`, { cause: e });

@@ -19,7 +19,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <termios.h>
 
 #include "sys.h"
 
@@ -319,6 +322,59 @@ void setup_stdio(Child& c) {
   }
 }
 
+// A terminal, as runc makes one: a pty from the container's own devpts; its slave becomes the
+// controlling terminal and stdio, its master goes to the console socket (SCM_RIGHTS).
+void setup_console(Child& c) {
+  const ChildPlan* p = c.p;
+  long master = sys(SYS_openat, AT_FDCWD, "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) fail(c, STEP_CONSOLE, master, "open", "/dev/ptmx");
+  int unlock = 0;
+  CHECK(STEP_CONSOLE, sys(SYS_ioctl, master, TIOCSPTLCK, &unlock), "ioctl(TIOCSPTLCK)", "/dev/ptmx");
+  long slave = sys(SYS_ioctl, master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+  if (slave < 0) fail(c, STEP_CONSOLE, slave, "ioctl(TIOCGPTPEER)", "/dev/ptmx");
+  if (p->console_rows && p->console_cols) {
+    struct winsize ws = {};
+    ws.ws_row = p->console_rows;
+    ws.ws_col = p->console_cols;
+    sys(SYS_ioctl, slave, TIOCSWINSZ, &ws);
+  }
+  unsigned int n = 0;
+  char name[32] = "/dev/pts/";
+  if (sys(SYS_ioctl, master, TIOCGPTN, &n) >= 0) {
+    char digits[12];
+    int k = 0;
+    do digits[k++] = (char)('0' + n % 10), n /= 10;
+    while (n);
+    size_t i = 9;
+    while (k) name[i++] = digits[--k];
+    name[i] = 0;
+  }
+  for (int i = 0; i < 3; i++) CHECK(STEP_CONSOLE, sys(SYS_dup3, slave, i, 0), "dup3", name);
+  sys(SYS_close, slave);
+  CHECK(STEP_CONSOLE, sys(SYS_ioctl, 0, TIOCSCTTY, 0), "ioctl(TIOCSCTTY)", name);
+  struct msghdr msg = {};
+  struct iovec iov = {name, c_strlen(name)};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  for (size_t i = 0; i < sizeof ctl.buf; i++) ctl.buf[i] = 0;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl.buf;
+  msg.msg_controllen = sizeof ctl.buf;
+  struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  int mfd = (int)master;
+  char* data = reinterpret_cast<char*>(CMSG_DATA(cm));
+  for (size_t i = 0; i < sizeof mfd; i++) data[i] = reinterpret_cast<char*>(&mfd)[i];
+  CHECK(STEP_CONSOLE, sys(SYS_sendmsg, p->console_fd, &msg, 0), "sendmsg", "console socket");
+  sys(SYS_close, master);
+  sys(SYS_close, p->console_fd);
+}
+
 void load_seccomp(Child& c) {
   const ChildPlan* p = c.p;
   if (!p->seccomp) return;
@@ -450,7 +506,8 @@ int child_main(void* arg) {
     } lim = {p->rlimits[i].soft, p->rlimits[i].hard};
     CHECK(STEP_RLIMIT, sys(SYS_prlimit64, 0, p->rlimits[i].resource, &lim, nullptr), "prlimit64", nullptr);
   }
-  setup_stdio(c);
+  if (p->console_fd >= 0) setup_console(c);
+  else setup_stdio(c);
   if (p->umask >= 0) sys(SYS_umask, p->umask);
   set_credentials(c);
   if (p->cwd) CHECK(STEP_CWD, sys(SYS_chdir, p->cwd), "chdir", p->cwd);

@@ -53,6 +53,7 @@ enum Step : int32_t {
   STEP_CLONE = 36,
   STEP_USERNS_MAP = 37,
   STEP_CGROUP_JOIN = 38,
+  STEP_CONSOLE = 39,
 };
 
 // What the child writes to the report pipe: READY once set-up is done, or the step that failed.
@@ -140,6 +141,8 @@ struct ChildPlan {
   int rlimit_count;
   const char* oom_score_adj;  // null: leave
   int stdio[3];  // parent fds to become 0, 1, 2; -1 leaves that fd as inherited
+  int console_fd;  // connected unix socket: a new pty's master goes there, its slave is stdio; -1 none
+  unsigned short console_rows, console_cols;
   int preserve_fds;  // fds 3 .. 3+n-1 stay open across execve
   int cap_last;
   uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
@@ -174,6 +177,7 @@ class Plan {
   std::string cgroup_dir;  // cgroup v2 directory for CLONE_INTO_CGROUP (fork mode)
   std::string pidns_path;  // an existing pid namespace the child is born into
   std::string start_path;  // exec FIFO
+  std::string console_socket;  // runc's --console-socket
   std::vector<int> owned_fds;  // namespace fds and the FIFO, closed after the clone
 
   const char* keep(const std::string& s) {

@@ -96,6 +96,10 @@ std::unique_ptr<Plan> parse_plan(Napi::Object o, std::string& error) {
   P.pidns_path = r.str(o, "pidNsPath");
   P.cgroup_dir = r.str(o, "cgroupDir");
   P.start_path = r.str(o, "startFifo");
+  P.console_socket = r.str(o, "consoleSocket");
+  c.console_fd = -1;
+  c.console_rows = (unsigned short)r.num(o, "consoleRows");
+  c.console_cols = (unsigned short)r.num(o, "consoleCols");
 
   Napi::Array cg = r.arr(o, "cgroupProcs");
   for (uint32_t i = 0; i < cg.Length(); i++) P.cgroup_procs.push_back(cg.Get(i).ToString().Utf8Value());

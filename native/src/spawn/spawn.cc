@@ -12,6 +12,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,7 +40,7 @@ const char* step_name(int32_t step) {
       "mask-path",    "readonly-path",  "readonly-rootfs", "rlimit",      "oom-score-adj", "stdio",
       "caps-bounding", "setgroups",     "setgid",       "setuid",         "capset",        "ambient-caps",
       "no-new-privs", "seccomp",        "cwd",          "start-wait",     "close-fds",     "exec",
-      "clone",        "userns-map",     "cgroup-join"};
+      "clone",        "userns-map",     "cgroup-join",  "console"};
   if (step < 0 || step >= (int32_t)(sizeof names / sizeof names[0])) return "unknown";
   return names[step];
 }
@@ -132,6 +134,22 @@ class SpawnWorker : public Napi::AsyncWorker {
       fd = move_fd_above(fd, min_fd);
       P.owned_fds.push_back(fd);
       c.start_fd = fd;
+    }
+    if (!P.console_socket.empty()) {
+      // Connected here, on the host side, before the child pivots away from the socket's path.
+      int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      struct sockaddr_un addr = {};
+      addr.sun_family = AF_UNIX;
+      if (P.console_socket.size() >= sizeof addr.sun_path) return fail(ENAMETOOLONG, "connect", P.console_socket, "console");
+      memcpy(addr.sun_path, P.console_socket.c_str(), P.console_socket.size() + 1);
+      if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+        int e = errno;
+        if (fd >= 0) ::close(fd);
+        return fail(e, "connect", P.console_socket, "console");
+      }
+      fd = move_fd_above(fd, min_fd);
+      P.owned_fds.push_back(fd);
+      c.console_fd = fd;
     }
     int rep[2], syn[2] = {-1, -1};
     if (pipe2(rep, O_CLOEXEC) < 0) return fail(errno, "pipe2", "", "clone");
