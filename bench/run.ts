@@ -37,7 +37,7 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
   const samples: Record<string, number[]> = { keel: [], podman: [] };
   const notes: string[] = [];
   try {
-    execFileSync(process.execPath, [keelJs, "image", "export", "busybox", archive], { stdio: "inherit" });
+    execFileSync(process.execPath, [keelJs, "image", "export", "busybox", "-o", archive], { stdio: "inherit" });
     execFileSync("podman", [...podman, "load", "-i", archive], { stdio: ["ignore", "ignore", "inherit"] });
     const subjects: [string, () => Promise<void>][] = [
       ["keel", () => exec(process.execPath, [keelJs, "run", "--rm", "busybox", "true"], env)],

@@ -37,8 +37,10 @@ if [ ! -f "$addon" ] || [ ! -f "$sup" ] || [ ! -f "$pause" ] || [ -n "$(find nat
   touch "$addon" "$sup" "$pause"  # ninja skips targets it finds up to date; mark both as built now
 fi
 
-# 4. TypeScript (incremental)
+# 4. TypeScript (incremental); the two commands are runnable as they are (podman runs
+#    dist/cli/keel-runc.js as its OCI runtime)
 ./node_modules/.bin/tsc -p tsconfig.json
+chmod +x dist/cli/keel.js dist/cli/keel-runc.js
 
 # 5. The demo and test image `busybox`, built from Debian's busybox-static (reproducible; a
 #    no-op when the store already has it), so `keel run busybox ...` needs no registry.
