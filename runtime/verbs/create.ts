@@ -61,12 +61,16 @@ export async function create(ctx: RuntimeContext, id: string, bundleDir: string,
     // Recorded before anything is made, so delete --force finds it all after a crash.
     ctx.state.write(rec);
     native.mkfifo(fifo, 0o600);
-    await ctx.cgroups.create(cgroupPath, spec.linux?.resources ?? {});
+    // Device rules wait until the child has made its /dev nodes (mknod is a device access the
+    // rules may deny), as runc applies them; everything else applies from the first instruction.
+    const { devices, ...early } = spec.linux?.resources ?? {};
+    await ctx.cgroups.create(cgroupPath, early);
     cgroupMade = true;
     const cgroup: PlanCgroup = ctx.cgroups.placement(cgroupPath);
     const plan = planFromSpec(spec, { bundle, startFifo: fifo, cgroup, mode: ctx.mode, noPivot: opts.noPivot, stdio: opts.stdio, preserveFds: opts.preserveFds, consoleSocket: opts.consoleSocket, compileSeccomp: ctx.compileSeccomp });
     const child = await native.spawn(plan);
     pidfd = child.pidfd;
+    if (devices?.length) await ctx.cgroups.update(cgroupPath, { devices });
     rec.pid = child.pid;
     rec.pidStartTime = pidStartTime(child.pid);
     ctx.state.write(rec);

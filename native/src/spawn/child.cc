@@ -509,13 +509,15 @@ int child_main(void* arg) {
   if (p->console_fd >= 0) setup_console(c);
   else setup_stdio(c);
   if (p->umask >= 0) sys(SYS_umask, p->umask);
+  // Everything but stdio and the preserved fds closes at execve; the report pipe with them,
+  // which is how the parent learns that execve succeeded. Done before a seccomp filter can be
+  // loaded (an older profile may not allow close_range), with a plain loop where it is missing.
+  if (sys(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    for (int fd = 3; fd < 65536; fd++) sys(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
+  for (int fd = 3; fd < 3 + p->preserve_fds; fd++) sys(SYS_fcntl, fd, F_SETFD, 0);
   set_credentials(c);
   if (p->cwd) CHECK(STEP_CWD, sys(SYS_chdir, p->cwd), "chdir", p->cwd);
 
-  // Everything but stdio and the preserved fds closes at execve; the report pipe with them,
-  // which is how the parent learns that execve succeeded.
-  CHECK(STEP_CLOSE_FDS, sys(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range", nullptr);
-  for (int fd = 3; fd < 3 + p->preserve_fds; fd++) sys(SYS_fcntl, fd, F_SETFD, 0);
 
   // The lookup runs with the final credentials and cwd, as execve will.
   char exe_buf[4096];
