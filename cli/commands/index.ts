@@ -19,5 +19,6 @@ export const commandGroups: CommandGroup[] = [
   { names: ["image", "images"], load: () => import("./image.js") },
   { names: ["simulate"], load: () => import("./simulate.js") },
   { names: ["apiserver"], load: () => import("./apiserver.js") },
+  { names: ["controller-manager", "scheduler", "sim-nodes"], load: () => import("./controlplane.js") },
   { names: ["run", "ps", "logs", "exec", "stop", "rm"], load: () => import("./containers.js") },
 ];

@@ -1,0 +1,202 @@
+// `keel scheduler`: the scheduling core (controlplane/scheduler) driven by informers on the API
+// server. Pods and nodes flow in through watches; decisions flow out as API writes: a binding
+// (pods/NAME/binding), preemption (victims deleted, status.nominatedNodeName set), or the
+// PodScheduled=False condition; each with an Event. Optionally behind leader election.
+import { hostname } from "node:os";
+import type { Node, Pod } from "../../api/core.js";
+import type { Condition } from "../../api/meta.js";
+import { EventRecorder, Informer, KubeClient, LeaderElector, R, isConflict, isNotFound, type ClientConfig } from "../kit/index.js";
+import { Scheduler, builtinProfile, loadProfiles, type Decision, type Profile, type NodeLike, type PodLike } from "../scheduler/index.js";
+
+export interface SchedulerDaemonOptions {
+  kubeconfig: string | ClientConfig;
+  /** A profile config file (YAML or JSON: one profile or `{ profiles: [...] }`). */
+  configPath?: string;
+  /** A built-in profile name when no config file is given (default "default"). */
+  profile?: string;
+  schedulerName?: string;
+  leaderElect?: boolean;
+  identity?: string;
+  leaseName?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** API writes in flight at once (default 32). */
+  parallelism?: number;
+  log?: (msg: string) => void;
+}
+
+export interface RunningScheduler {
+  identity: string;
+  readonly isLeader: boolean;
+  /** The core, for inspection (undefined while not leading). */
+  readonly core: Scheduler | undefined;
+  leading(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const nowTime = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/** One leadership term: informers, the core, the loop. */
+class SchedulingTerm {
+  readonly core: Scheduler;
+  private readonly pods: Informer<Pod>;
+  private readonly nodes: Informer<Node>;
+  private stopped = false;
+  private wake?: () => void;
+  private inFlight = 0;
+  private loopDone?: Promise<void>;
+
+  constructor(private readonly client: KubeClient, private readonly recorder: EventRecorder, profiles: Profile[], schedulerName: string, private readonly parallelism: number, private readonly log: (m: string) => void) {
+    this.core = new Scheduler({ profile: profiles[0], profiles: profiles.slice(1), schedulerName });
+    this.pods = new Informer<Pod>(client, R.pods, { log });
+    this.nodes = new Informer<Node>(client, R.nodes, { log });
+  }
+
+  async start(): Promise<void> {
+    const core = this.core;
+    const kick = () => this.wake?.();
+    this.nodes.addEventHandler({
+      add: (n) => { core.onNodeAdd(n as unknown as NodeLike); kick(); },
+      update: (_, n) => { core.onNodeUpdate(n as unknown as NodeLike); kick(); },
+      delete: (n) => { core.onNodeDelete(n.metadata.name!); kick(); },
+    });
+    await this.nodes.start();
+    this.pods.addEventHandler({
+      add: (p) => { core.onPodAdd(p as unknown as PodLike); kick(); },
+      update: (_, p) => { core.onPodUpdate(p as unknown as PodLike); kick(); },
+      delete: (p) => { core.onPodDelete(p as unknown as PodLike); kick(); },
+    });
+    await this.pods.start();
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    this.pods.stop();
+    this.nodes.stop();
+    await this.loopDone;
+  }
+
+  private async loop(): Promise<void> {
+    let n = 0;
+    while (!this.stopped) {
+      const d = this.inFlight < this.parallelism ? this.core.scheduleOne() : undefined;
+      if (d) {
+        this.inFlight++;
+        void this.carryOut(d).catch((err) => this.log(`scheduler: ${d.pod.key}: ${(err as Error).message}`)).finally(() => { this.inFlight--; this.wake?.(); });
+        // Let watch events and responses in now and then.
+        if (++n % 64 === 0) await new Promise((r) => setImmediate(r));
+        continue;
+      }
+      const next = this.core.queue.nextReadyIn();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => { this.wake = undefined; resolve(); }, Math.min(next ?? 1_000, 1_000));
+        this.wake = () => { clearTimeout(t); this.wake = undefined; resolve(); };
+      });
+    }
+  }
+
+  private podRef(d: Decision): Pod {
+    return { ...(d.pod.pod as unknown as Pod), apiVersion: "v1", kind: "Pod" };
+  }
+
+  private async carryOut(d: Decision): Promise<void> {
+    const pod = d.pod.pod as unknown as Pod;
+    const ns = pod.metadata.namespace ?? "default";
+    const name = pod.metadata.name!;
+    if (d.kind === "bind") {
+      try {
+        await this.client.bind(ns, name, pod.metadata.uid, d.node);
+        this.core.bindDone(d.pod.uid, true);
+        this.recorder.event(this.podRef(d), "Normal", "Scheduled", `Successfully assigned ${ns}/${name} to ${d.node}`);
+      } catch (err) {
+        this.core.bindDone(d.pod.uid, false);
+        if (isNotFound(err)) return; // the pod went away meanwhile
+        if (isConflict(err) && /already assigned/.test((err as Error).message)) return;
+        this.recorder.event(this.podRef(d), "Warning", "FailedScheduling", `Binding rejected: ${(err as Error).message}`);
+        throw err;
+      }
+      return;
+    }
+    if (d.kind === "preempt") {
+      await Promise.all(d.victims.map(async (v) => {
+        const vp = v.pod as unknown as Pod;
+        try {
+          await this.client.delete(R.pods, vp.metadata.namespace, vp.metadata.name!, { preconditions: { uid: vp.metadata.uid } });
+          this.recorder.event({ ...vp, apiVersion: "v1", kind: "Pod" }, "Normal", "Preempted", `Preempted by pod ${pod.metadata.uid} on node ${d.node}`);
+        } catch (err) { if (!isNotFound(err) && !isConflict(err)) throw err; }
+      }));
+      await this.setStatus(ns, name, `preempting ${d.victims.length} pod(s) on ${d.node}`, d.node);
+      this.recorder.event(this.podRef(d), "Warning", "FailedScheduling", `${d.victims.length} pod(s) preempted on node ${d.node}`);
+      return;
+    }
+    await this.setStatus(ns, name, d.message);
+    this.recorder.event(this.podRef(d), "Warning", "FailedScheduling", d.message);
+  }
+
+  /** PodScheduled=False with the reason, and nominatedNodeName when preempting. */
+  private async setStatus(ns: string, name: string, message: string, nominated?: string): Promise<void> {
+    const cur = this.pods.getByName(ns, name);
+    const prev = cur?.status?.conditions?.find((c) => c.type === "PodScheduled");
+    const sameCond = prev?.status === "False" && prev.message === message;
+    if (sameCond && (!nominated || (cur?.status as { nominatedNodeName?: string } | undefined)?.nominatedNodeName === nominated)) return;
+    const others = (cur?.status?.conditions ?? []).filter((c) => c.type !== "PodScheduled");
+    const cond = { type: "PodScheduled", status: "False", reason: "Unschedulable", message: message || "preempting", lastProbeTime: null, lastTransitionTime: nowTime() } as unknown as Condition;
+    try {
+      await this.client.patchStatus(R.pods, ns, name, { status: { conditions: [...others, cond], ...(nominated ? { nominatedNodeName: nominated } : {}) } });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}
+
+export async function startScheduler(o: SchedulerDaemonOptions): Promise<RunningScheduler> {
+  const log = o.log ?? (() => {});
+  const profiles = o.configPath ? loadProfiles(o.configPath) : [builtinProfile(o.profile ?? "default")];
+  const client = new KubeClient(o.kubeconfig, "keel-scheduler");
+  const identity = o.identity ?? `${hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const recorder = new EventRecorder(client, "default-scheduler", identity);
+  let term: SchedulingTerm | undefined;
+  let leader = false;
+  const waiters: (() => void)[] = [];
+  const begin = async () => {
+    const t = new SchedulingTerm(client, recorder, profiles, o.schedulerName ?? "default-scheduler", o.parallelism ?? 32, log);
+    term = t;
+    await t.start();
+    if (term !== t) return;
+    leader = true;
+    log(`scheduler ${identity}: scheduling`);
+    for (const w of waiters.splice(0)) w();
+  };
+  const end = async () => {
+    leader = false;
+    const t = term;
+    term = undefined;
+    await t?.stop();
+  };
+  let elector: LeaderElector | undefined;
+  if (o.leaderElect) {
+    elector = new LeaderElector({
+      client, name: o.leaseName ?? "kube-scheduler", namespace: "kube-system", identity,
+      leaseDurationMs: o.leaseDurationMs, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs,
+      onStartedLeading: () => { void begin(); }, onStoppedLeading: () => end(), log,
+    });
+    elector.start();
+  } else {
+    await begin();
+  }
+  return {
+    identity,
+    get isLeader() { return leader; },
+    get core() { return term?.core; },
+    leading: () => (leader ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
+    async close() {
+      if (elector) await elector.stop();
+      await end();
+      await recorder.flush();
+      client.close();
+    },
+  };
+}
