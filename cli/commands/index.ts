@@ -20,5 +20,6 @@ export const commandGroups: CommandGroup[] = [
   { names: ["simulate"], load: () => import("./simulate.js") },
   { names: ["apiserver"], load: () => import("./apiserver.js") },
   { names: ["controller-manager", "scheduler", "sim-nodes"], load: () => import("./controlplane.js") },
+  { names: ["kubelet"], load: () => import("./kubelet.js") },
   { names: ["run", "ps", "logs", "exec", "stop", "rm"], load: () => import("./containers.js") },
 ];

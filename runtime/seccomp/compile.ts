@@ -24,6 +24,8 @@
 //   action; an architecture not listed is killed (KILL_PROCESS), and so is an x32 call
 //   (nr ≥ 0x40000000) when SCMP_ARCH_X32 is not listed, except nr -1 (a tracer skipping a call).
 // - ERRNO and TRACE without errnoRet use EPERM, as runc does.
+// - System calls numbered above every one the profile names get ENOSYS when the default action
+//   refuses (runc's patchbpf stub), so libc can fall back from calls the profile predates.
 // - Arguments of 32-bit ABIs (i386) are compared on their low 32 bits only (the high half is 0).
 // - MASKED_EQ: `value` is the mask and `valueTwo` the datum, (arg & value) == valueTwo, as in
 //   libseccomp's SCMP_CMP_MASKED_EQ(mask, datum) to which runc passes (value, valueTwo).
@@ -237,10 +239,20 @@ class Compiler {
 
     // AUDIT_ARCH_X86_64 carries both x86_64 numbers and x32 ones (with X32_SYSCALL_BIT).
     const native = this.outcomes(entries, SCMP_ARCH.SCMP_ARCH_X86_64!, x32 ? SCMP_ARCH.SCMP_ARCH_X32! : undefined);
+    // runc's rule (libcontainer/seccomp/patchbpf): a profile has no opinion on system calls newer
+    // than every one it names, so those get ENOSYS and libc falls back (clone3 → clone, ...)
+    // instead of failing with the profile's default errno.
+    const x64 = SCMP_ARCH.SCMP_ARCH_X86_64!.syscalls!;
+    const named = entries.flatMap((e) => e.names).map((n) => syscallNumber(x64, n)).filter((nr): nr is number => nr !== undefined);
+    const newest = Math.max(-1, ...named);
+    const enosys = (SECCOMP_RET.ERRNO | 38) >>> 0;
+    const refuses = this.defaultRet !== SECCOMP_RET.ALLOW && this.defaultRet !== SECCOMP_RET.LOG && this.defaultRet !== enosys;
+    const newer = refuses && newest >= 0 ? [{ lo: newest + 1, outcome: this.ret(enosys) }] : [];
     const nativeBase = x32
-      ? [{ lo: 0, outcome: this.ret(this.defaultRet) }]
+      ? [{ lo: 0, outcome: this.ret(this.defaultRet) }, ...newer, { lo: X32_SYSCALL_BIT, outcome: this.ret(this.defaultRet) }]
       : [
           { lo: 0, outcome: this.ret(this.defaultRet) },
+          ...newer,
           { lo: X32_SYSCALL_BIT, outcome: this.ret(BAD_ARCH) },
           { lo: U32, outcome: this.ret(this.defaultRet) },
         ];

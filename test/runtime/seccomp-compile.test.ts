@@ -323,7 +323,12 @@ test("random profiles decide as the rules read, first match in order", () => {
       // A 32-bit process's arguments are zero-extended 32-bit values.
       const args = [pick(values), pick(values), pick(values)].map((v) => (abi.bits === 32 ? v & 0xffff_ffffn : v));
       const got = short(runFilter(f, { nr: abi.table[name]!, arch: abi.arch, args }));
-      assert.equal(got, reference(p, name, args), `round ${round}, ${abi.arch.toString(16)} ${name}(${args.join(", ")})\n${JSON.stringify(p, (_k, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v))}\n${disassemble(f)}`);
+      // runc's stub: on x86_64, calls numbered above every call the profile names get ENOSYS
+      // when the default action refuses (TRAP here; ERRNO(38) already is ENOSYS).
+      const x64 = abis[0]!;
+      const newest = Math.max(-1, ...syscalls.flatMap((r) => r.names).map((n) => x64.table[n]!).filter((nr) => nr !== undefined));
+      const stubbed = abi === x64 && p.defaultAction === "SCMP_ACT_TRAP" && x64.table[name]! > newest;
+      assert.equal(got, stubbed ? "ERRNO(38)" : reference(p, name, args), `round ${round}, ${abi.arch.toString(16)} ${name}(${args.join(", ")})\n${JSON.stringify(p, (_k, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v))}\n${disassemble(f)}`);
     }
   }
 });
