@@ -251,7 +251,8 @@ export function register(program: Command): void {
           if (o.dir || !hasFile) r = await buildFromDirectory(store, context, { base: o.from, tag: o.tag });
           else {
             const buildArgs = Object.fromEntries(o.buildArg.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
-            r = await buildFromContainerfile(store, { context, file: o.file, tag: o.tag, buildArgs });
+            const { runBuildStep } = await import("../containers/build-runner.js");
+            r = await buildFromContainerfile(store, { context, file: o.file, tag: o.tag, buildArgs, run: runBuildStep });
           }
         }
         if (o.format === "json") printJson(r);

@@ -83,3 +83,20 @@ test("bad input gets a clear error and leaves nothing", async () => {
   assert.match((await keel("rm", "nonexistent")).stderr, /no container named or with id 'nonexistent'/);
   assert.equal((await keel("ps", "-a", "-q")).stdout, "");
 });
+
+test("image build runs RUN steps in a keel container; the result runs", async () => {
+  const ctx = mkdtempSync(join(dir, "build-"));
+  (await import("node:fs")).writeFileSync(join(ctx, "Containerfile"), 'FROM busybox\nWORKDIR /app\nRUN echo built-by-keel > /app/marker\nCMD ["cat", "/app/marker"]\n');
+  const tag = `localhost/keel-test-build-${process.pid}:1`;
+  const b = await keel("image", "build", "-t", tag, ctx);
+  assert.equal(b.code, 0, b.stderr);
+  const r = await keel("run", "--rm", tag);
+  assert.equal(r.stdout, "built-by-keel\n");
+  assert.equal((await keel("image", "rm", tag)).code, 0);
+  const bad = join(dir, "bad-build");
+  (await import("node:fs")).mkdirSync(bad);
+  (await import("node:fs")).writeFileSync(join(bad, "Containerfile"), "FROM busybox\nRUN exit 3\n");
+  const f = await keel("image", "build", "-t", `${tag}-bad`, bad);
+  assert.notEqual(f.code, 0);
+  assert.match(f.stderr, /exit|status|3/);
+});
