@@ -3,7 +3,7 @@
 import { closeSync, readFileSync, unlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { native, NativeError, type ExitStatus } from "../../native/index.js";
-import type { Spec } from "../../oci/runtime-spec.js";
+import type { LinuxDeviceCgroup, Spec } from "../../oci/runtime-spec.js";
 import { SpecValidationError, validateSpec } from "../../oci/validate.js";
 import { defaultCgroupPath, type RuntimeContext } from "../context.js";
 import { RuntimeError } from "../errors.js";
@@ -24,6 +24,13 @@ export interface CreateOptions {
   /** Use this spec instead of reading bundle/config.json. */
   spec?: Spec;
 }
+
+const DEFAULT_DEVICE_RULES: LinuxDeviceCgroup[] = [
+  ...[3, 5, 7, 8, 9].map((minor) => ({ allow: true, type: "c" as const, major: 1, minor, access: "rwm" })),
+  { allow: true, type: "c", major: 5, minor: 0, access: "rwm" },
+  { allow: true, type: "c", major: 5, minor: 2, access: "rwm" },
+  { allow: true, type: "c", major: 136, minor: null, access: "rwm" },
+];
 
 export function readBundleSpec(bundle: string): Spec {
   const file = join(bundle, "config.json");
@@ -70,7 +77,9 @@ export async function create(ctx: RuntimeContext, id: string, bundleDir: string,
     const plan = planFromSpec(spec, { bundle, startFifo: fifo, cgroup, mode: ctx.mode, noPivot: opts.noPivot, stdio: opts.stdio, preserveFds: opts.preserveFds, consoleSocket: opts.consoleSocket, compileSeccomp: ctx.compileSeccomp });
     const child = await native.spawn(plan);
     pidfd = child.pidfd;
-    if (devices?.length) await ctx.cgroups.update(cgroupPath, { devices });
+    // As runc does, the default devices (and the container's own ptys) stay usable whatever
+    // the spec's rules deny: /dev/null, zero, full, random, urandom, tty, ptmx, pts/*.
+    if (devices?.length) await ctx.cgroups.update(cgroupPath, { devices: [...devices, ...DEFAULT_DEVICE_RULES] });
     rec.pid = child.pid;
     rec.pidStartTime = pidStartTime(child.pid);
     ctx.state.write(rec);
