@@ -1,7 +1,8 @@
 // keel's demo and test image: Debian's busybox-static packed as a one-layer OCI image, with
 // applet symlinks, root and nobody in /etc/passwd and /etc/group, and Cmd ["sh"]. Sorted entries
-// and fixed times make the digest the same on every machine with the same busybox binary.
-import { readFile } from "node:fs/promises";
+// and fixed times (the binary's own mtime) make the digest the same on every machine with the
+// same busybox package.
+import { readFile, stat } from "node:fs/promises";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { type ContentStore } from "./content-store.js";
@@ -50,6 +51,9 @@ export async function buildBusyboxImage(store: ContentStore, opts: BuildBusyboxO
   return store.withLease(async (lease) => {
     const { manifest } = await commitImage(store, {
       layers: [{ tar, createdBy: `keel: busybox-static from ${binary}` }],
+      // The binary's mtime (the Debian package's build time): a real date, and the same on every
+      // machine with the same package, so the digest stays reproducible.
+      created: (await stat(binary)).mtime,
       config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] },
       lease,
     });
