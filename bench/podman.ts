@@ -14,7 +14,7 @@ import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const keelJs = join(here, "..", "cli", "keel.js");
-const keelRunc = join(here, "..", "cli", "keel-runc.js");
+const keelRunc = join(here, "..", "cli", "keel-runc.bundle.js");
 
 function exec(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {

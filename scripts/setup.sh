@@ -40,7 +40,13 @@ fi
 # 4. TypeScript (incremental); the two commands are runnable as they are (podman runs
 #    dist/cli/keel-runc.js as its OCI runtime)
 ./node_modules/.bin/tsc -p tsconfig.json
-chmod +x dist/cli/keel.js dist/cli/keel-runc.js
+# keel-runc as one bundled file: podman starts it three times per container, and a bundle loads
+# about 25-30 ms faster than ~100 separate modules (it sits in dist/cli/ so its relative paths
+# to native/ stay the same).
+./node_modules/.bin/esbuild dist/cli/keel-runc.js --bundle --platform=node --format=esm \
+  --outfile=dist/cli/keel-runc.bundle.js --external:better-sqlite3 --external:*.node --log-level=warning \
+  "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+chmod +x dist/cli/keel.js dist/cli/keel-runc.js dist/cli/keel-runc.bundle.js
 
 # 5. The demo and test image `busybox`, built from Debian's busybox-static (reproducible; a
 #    no-op when the store already has it), so `keel run busybox ...` needs no registry.

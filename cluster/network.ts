@@ -1,0 +1,56 @@
+// The cluster's own network, made entirely of namespaces keel creates (the host's network
+// namespace is never touched): an underlay namespace holding a bridge, and per node a namespace
+// whose eth0 is a veth on that bridge with the node's address. Pod bridges, the VXLAN overlay and
+// the service tables then live inside each node's namespace (cni/).
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { NetnsExistsError } from "./errors.js";
+
+export const UNDERLAY_BRIDGE = "keelul0";
+
+export class NetworkSetupError extends Error {
+  override name = "NetworkSetupError";
+  constructor(readonly argv: string[], readonly stderr: string) {
+    super(`\`${argv.join(" ")}\` failed: ${stderr.trim()}`);
+  }
+}
+
+function ip(...args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile("ip", args, (err, _out, stderr) => (err ? reject(new NetworkSetupError(["ip", ...args], String(stderr || err.message))) : resolve()));
+  });
+}
+
+export const netnsPath = (name: string) => `/run/netns/${name}`;
+export const netnsExists = (name: string) => existsSync(netnsPath(name));
+
+async function addNetns(name: string): Promise<void> {
+  if (netnsExists(name)) throw new NetnsExistsError(name);
+  await ip("netns", "add", name);
+  await ip("-n", name, "link", "set", "lo", "up");
+}
+
+/** The underlay: a namespace with one bridge, the "switch" every node is plugged into. */
+export async function createUnderlay(netns: string): Promise<void> {
+  await addNetns(netns);
+  await ip("-n", netns, "link", "add", UNDERLAY_BRIDGE, "type", "bridge");
+  await ip("-n", netns, "link", "set", UNDERLAY_BRIDGE, "up");
+}
+
+/**
+ * A node: its namespace, and a veth pair made inside the underlay namespace whose far end is
+ * moved straight into the node's as eth0 (so no interface ever exists in the host's namespace).
+ */
+export async function createNodeNetns(o: { netns: string; underlayNetns: string; port: string; ip: string; prefixLength: number }): Promise<void> {
+  await addNetns(o.netns);
+  await ip("-n", o.underlayNetns, "link", "add", o.port, "type", "veth", "peer", "name", "eth0", "netns", o.netns);
+  await ip("-n", o.underlayNetns, "link", "set", o.port, "master", UNDERLAY_BRIDGE, "up");
+  await ip("-n", o.netns, "addr", "add", `${o.ip}/${o.prefixLength}`, "dev", "eth0");
+  await ip("-n", o.netns, "link", "set", "eth0", "up");
+}
+
+/** Deletes a named namespace; its interfaces (veths, bridges, VXLAN) and nft tables go with it. */
+export async function removeNetns(name: string): Promise<void> {
+  if (!netnsExists(name)) return;
+  await ip("netns", "del", name);
+}
