@@ -5,7 +5,7 @@
 //   - a fork bomb under pids.max 32: how many processes existed at most, were forks refused?
 // On this machine the cgroups are v1; `--v2` is for the run inside the pure-v2 virtual machine
 // (`npm run bench -- cgroup-enforcement` runs that too, via ../shared/tools/v2vm, when it can).
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -14,6 +14,7 @@ import { Runtime } from "../runtime/runtime.js";
 import { BusyboxBundles } from "../runtime/busybox-bundle.js";
 import { detectCgroupDriver, type CgroupDriver, type CgroupStats } from "../runtime/cgroups/index.js";
 import type { Spec } from "../oci/runtime-spec.js";
+import { exec as run } from "./lib/exec.js";
 import { writeReport, type Row } from "./lib/report.js";
 import { ensureDebianPackages } from "./lib/ensure.js";
 import { reexecInPrivateMountNs } from "./lib/private-ns.js";
@@ -22,16 +23,6 @@ import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    p.stderr.on("data", (d: Buffer) => (err += d));
-    p.on("error", reject);
-    // 'exit', not 'close': `runc create` leaves the container's first process holding the pipe.
-    p.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: exit ${code}: ${err.trim()}`))));
-  });
-}
 
 /** One runtime, driven the same way for each: create, start, observe while running, delete. */
 interface Engine {

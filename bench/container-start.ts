@@ -2,7 +2,6 @@
 // and without a new network namespace, for keel's in-process API (both clone modes), keel's CLI,
 // runc and crun on the same bundle, interleaved in one run. Reports p50/p90/p99 and each ratio
 // to crun's in the same run.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -10,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { Runtime } from "../runtime/runtime.js";
 import { native } from "../native/index.js";
 import { BusyboxBundles } from "../runtime/busybox-bundle.js";
+import { exec } from "./lib/exec.js";
 import { summarize, timeIt, type Summary } from "./lib/stats.js";
 import { writeReport, type Row } from "./lib/report.js";
 import { ensureDebianPackages } from "./lib/ensure.js";
@@ -18,15 +18,6 @@ import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
 
 const keelCli = join(dirname(fileURLToPath(import.meta.url)), "..", "cli", "keel.js");
 
-function exec(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    p.stderr.on("data", (d: Buffer) => (err += d));
-    p.on("error", reject);
-    p.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: exit ${code}: ${err.trim()}`))));
-  });
-}
 
 interface Subject {
   name: string;

@@ -1,11 +1,12 @@
 // podman: `podman run --rm IMAGE true` with keel-runc, crun and runc as podman's OCI runtime,
 // interleaved in one run (cgroupfs manager, no network, the ulimits this machine allows);
 // p50/p90/p99 and each runtime's ratio to crun.
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { exec } from "./lib/exec.js";
 import { summarize, timeIt } from "./lib/stats.js";
 import { writeReport, type Row } from "./lib/report.js";
 import { ensureDebianPackages } from "./lib/ensure.js";
@@ -16,15 +17,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const keelJs = join(here, "..", "cli", "keel.js");
 const keelRunc = join(here, "..", "cli", "keel-runc.bundle.js");
 
-function exec(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    p.stderr.on("data", (d: Buffer) => (err += d));
-    p.on("error", reject);
-    p.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.slice(-6).join(" ")}: exit ${code}: ${err.trim().slice(-400)}`))));
-  });
-}
 
 export async function main({ quick }: { quick: boolean }): Promise<void> {
   ensureDebianPackages(["podman", "crun", "runc"]);

@@ -2,11 +2,12 @@
 // (podman from Debian, crun as its runtime, cgroupfs manager, no network), interleaved in one
 // run; p50/p99 and the ratio. The image is keel's busybox, exported as an OCI archive and loaded
 // into podman's store so both run the same bytes.
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { exec } from "./lib/exec.js";
 import { summarize, timeIt } from "./lib/stats.js";
 import { writeReport, type Row } from "./lib/report.js";
 import { ensureDebianPackages } from "./lib/ensure.js";
@@ -15,15 +16,6 @@ import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
 
 const keelJs = join(dirname(fileURLToPath(import.meta.url)), "..", "cli", "keel.js");
 
-function exec(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"], env: env ?? process.env });
-    let err = "";
-    p.stderr.on("data", (d: Buffer) => (err += d));
-    p.on("error", reject);
-    p.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: exit ${code}: ${err.trim().slice(-500)}`))));
-  });
-}
 
 export async function main({ quick }: { quick: boolean }): Promise<void> {
   ensureDebianPackages(["podman", "crun"]);
