@@ -23,7 +23,7 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
   reexecInPrivateMountNs();
   const iterations = quick ? 8 : 50;
   const work = mkdtempSync(join(tmpdir(), "keel-bench-podman-"));
-  const base = ["--root", join(work, "root"), "--runroot", join(work, "run"), "--cgroup-manager=cgroupfs", "--events-backend", "none"];
+  const base = ["--root", join(work, "root"), "--runroot", join(work, "run"), "--tmpdir", join(work, "tmp"), "--cgroup-manager=cgroupfs", "--events-backend", "none"];
   const runArgs = ["run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "localhost/busybox:latest", "true"];
   const runtimes: [string, string][] = [["keel-runc", keelRunc], ["crun", "crun"], ["runc", "runc"]];
   const samples = new Map<string, number[]>(runtimes.map(([n]) => [n, []]));
@@ -45,7 +45,7 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
     process.stderr.write("\n");
   } finally {
     try {
-      execFileSync("podman", [...base, "system", "reset", "--force"], { stdio: "ignore" });
+      execFileSync("podman", [...base, "system", "reset", "--force"], { stdio: "ignore", timeout: 30000 });
     } catch { /* best effort */ }
     rmSync(work, { recursive: true, force: true });
     removeCgroupDirs("libpod_parent");

@@ -23,7 +23,7 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
   const iterations = quick ? 10 : 60;
   const work = mkdtempSync(join(tmpdir(), "keel-bench-run-"));
   const podmanRoot = join(work, "podman-root"), podmanRun = join(work, "podman-run");
-  const podman = ["--root", podmanRoot, "--runroot", podmanRun, "--cgroup-manager=cgroupfs", "--runtime", "crun", "--events-backend", "none"];
+  const podman = ["--root", podmanRoot, "--runroot", podmanRun, "--tmpdir", join(work, "tmp"), "--cgroup-manager=cgroupfs", "--runtime", "crun", "--events-backend", "none"];
   const archive = join(work, "busybox.tar");
   const env = { ...process.env, KEEL_CONTAINERS_ROOT: join(work, "keel-containers"), KEEL_STATE_ROOT: join(work, "keel-state") };
   const samples: Record<string, number[]> = { keel: [], podman: [] };
@@ -50,7 +50,7 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
     process.stderr.write("\n");
   } finally {
     try {
-      execFileSync("podman", [...podman, "system", "reset", "--force"], { stdio: "ignore" });
+      execFileSync("podman", [...podman, "system", "reset", "--force"], { stdio: "ignore", timeout: 30000 });
     } catch { /* best effort */ }
     rmSync(work, { recursive: true, force: true });
     removeCgroupDirs("libpod_parent");

@@ -27,7 +27,9 @@ function podman(...args: string[]): Promise<{ code: number; stdout: string; stde
 before(async () => {
   if (!havePodman) return;
   dir = mkdtempSync(join(tmpdir(), "keel-podman-"));
-  base = ["--root", join(dir, "root"), "--runroot", join(dir, "run"), "--cgroup-manager=cgroupfs", "--events-backend", "none", "--runtime", runcJs];
+  // Its own root, runroot and tmpdir: podman serializes on state in its tmpdir (/run/libpod by
+  // default), so another podman on the machine must not be able to stall these tests.
+  base = ["--root", join(dir, "root"), "--runroot", join(dir, "run"), "--tmpdir", join(dir, "tmp"), "--cgroup-manager=cgroupfs", "--events-backend", "none", "--runtime", runcJs];
   execFileSync(process.execPath, [keelJs, "image", "export", "busybox", "-o", join(dir, "busybox.tar")]);
   execFileSync("podman", [...base, "load", "-i", join(dir, "busybox.tar")], { stdio: "ignore" });
 });
@@ -35,7 +37,7 @@ after(async () => {
   if (!havePodman) return;
   await podman("rm", "-a", "-f");
   try {
-    execFileSync("podman", [...base, "system", "reset", "--force"], { stdio: "ignore" });
+    execFileSync("podman", [...base, "system", "reset", "--force"], { stdio: "ignore", timeout: 30000 });
   } catch { /* best effort */ }
   try {
     execFileSync("tmux", ["kill-session", "-t", `keel-podman-${process.pid}`], { stdio: "ignore" });
