@@ -30,7 +30,13 @@ export interface ExitRecord {
   finishedAt: string;
 }
 
-const keelCli = join(dirname(fileURLToPath(import.meta.url)), "..", "cli", "keel.js");
+// The bundled keel-runc (built by setup) loads faster than the keel CLI's module graph; this
+// runs once per container, so it sits on every pod's start path.
+const cliDir = join(dirname(fileURLToPath(import.meta.url)), "..", "cli");
+function starter(): string[] {
+  const bundle = join(cliDir, "keel-runc.bundle.js");
+  return existsSync(bundle) ? [bundle] : [join(cliDir, "keel-runc.js")];
+}
 
 /** The files of a supervised container kept in `dir`. */
 export function supervisedFiles(dir: string): SupervisedFiles {
@@ -45,7 +51,7 @@ export function startSupervised(o: SupervisedStart): Promise<{ pid: number }> {
   return new Promise((resolve, reject) => {
     const args = [
       "--exit-file", o.exitFile, "--log-file", o.logFile, "--pid-file", o.pidFile, "--status-fd", "3", "--",
-      process.execPath, keelCli, "oci", "--root", o.root, "run", "--detach", "--pid-file", o.pidFile, "--bundle", o.bundle, o.id,
+      process.execPath, ...starter(), "--root", o.root, "run", "--detach", "--pid-file", o.pidFile, "--bundle", o.bundle, o.id,
     ];
     // Its stderr is ours only until the container runs: a detached supervisor must not hold the
     // caller's stdio open (a shell or `execFile` waiting for EOF would wait for the container).
@@ -67,9 +73,9 @@ export function startSupervised(o: SupervisedStart): Promise<{ pid: number }> {
       // keel's own error message went to the container's log (the supervisor's stderr pipe).
       let detail = "";
       try {
-        detail = readFileSync(o.logFile, "utf8").split("\n").filter(Boolean).map((l) => l.split(" ").slice(3).join(" ")).filter((l) => l.startsWith("keel:")).pop() ?? "";
+        detail = readFileSync(o.logFile, "utf8").split("\n").filter(Boolean).map((l) => l.split(" ").slice(3).join(" ")).filter((l) => l.startsWith("ERRO[")).pop() ?? "";
       } catch { /* no log */ }
-      reject(new RuntimeError("ESTART", detail ? detail.replace(/^keel: /, "") : `starting ${o.id} failed: ${supErr.trim() || status.trim() || "the supervisor exited"}`));
+      reject(new RuntimeError("ESTART", detail ? detail.replace(/^ERRO\[\d+\] /, "") : `starting ${o.id} failed: ${supErr.trim() || status.trim() || "the supervisor exited"}`));
     });
     sup.on("error", reject);
   });
