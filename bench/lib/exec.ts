@@ -5,7 +5,8 @@ import { spawn } from "node:child_process";
 
 export function exec(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"], env: env ?? process.env });
+    // From /tmp: podman's conmon drops an "oom" marker file in its working directory.
+    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"], env: env ?? process.env, cwd: "/tmp" });
     let err = "";
     p.stderr.on("data", (d: Buffer) => (err = (err + d).slice(-2000)));
     p.on("error", reject);

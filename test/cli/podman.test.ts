@@ -19,7 +19,8 @@ const IMAGE = "localhost/busybox:latest";
 
 function podman(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile("podman", [...base, ...args], { timeout: 60000 }, (err, stdout, stderr) =>
+    // From the test's own directory: conmon drops an "oom" marker in its working directory.
+    execFile("podman", [...base, ...args], { timeout: 60000, cwd: dir }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
   });
 }
