@@ -1,23 +1,14 @@
 // What a user checks first about a container: it is isolated and confined by default.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BundleFactory } from "../fixtures/busybox-rootfs.js";
-import { runToExit, testRuntime, uniqueId } from "../fixtures/run-container.js";
+import { runToExit, runtimeFixture, uniqueId } from "../fixtures/run-container.js";
 import { capabilityMask, DEFAULT_CAPABILITIES } from "../../runtime/capabilities.js";
 
-let bundles: BundleFactory;
-let env: ReturnType<typeof testRuntime>;
-before(() => {
-  bundles = new BundleFactory();
-  env = testRuntime();
-});
-after(async () => {
-  await env.cleanup();
-  bundles.cleanup();
-});
+const fx = runtimeFixture();
 
 const sh = (script: string, o = {}, patch?: Parameters<BundleFactory["bundle"]>[1]) =>
-  runToExit(env.rt, bundles.bundle({ args: ["/bin/sh", "-c", script], ...o }, patch).dir);
+  runToExit(fx.env.rt, fx.bundles.bundle({ args: ["/bin/sh", "-c", script], ...o }, patch).dir);
 
 test("the first process is pid 1 with its own hostname", async () => {
   const r = await sh("echo $$; hostname", { hostname: "box-1" });
@@ -82,17 +73,17 @@ test("a user namespace maps container root to an unprivileged host uid", async (
 
 test("exit codes and signals are reported", async () => {
   assert.equal((await sh("exit 3")).exitCode, 3);
-  const { rt } = env;
+  const { rt } = fx.env;
   // pid 1 gets only the signals it handles: a trap turns SIGTERM into an exit code...
   const id = uniqueId("sig");
-  const c = await rt.run(id, bundles.bundle({ args: ["/bin/sh", "-c", "trap 'exit 42' TERM; echo ready; sleep 30 & wait"] }).dir, { stdio: ["ignore", "pipe", "inherit"] });
+  const c = await rt.run(id, fx.bundles.bundle({ args: ["/bin/sh", "-c", "trap 'exit 42' TERM; echo ready; sleep 30 & wait"] }).dir, { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise((resolve) => c.stdout!.once("data", resolve));
   await rt.kill(id, "SIGTERM");
   assert.deepEqual(await rt.wait(id), { exitCode: 42, signal: null, oomKilled: false });
   await rt.delete(id);
   // ...and SIGKILL from outside always ends it.
   const id2 = uniqueId("sig");
-  await rt.run(id2, bundles.bundle({ args: ["/bin/sleep", "30"] }).dir, { stdio: "ignore" });
+  await rt.run(id2, fx.bundles.bundle({ args: ["/bin/sleep", "30"] }).dir, { stdio: "ignore" });
   await rt.kill(id2, 9);
   assert.equal((await rt.wait(id2)).signal, 9);
   await rt.delete(id2);

@@ -1,29 +1,19 @@
 // The lifecycle a runc user knows: create, start, state, kill, delete, pause, resume, exec.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { BundleFactory } from "../fixtures/busybox-rootfs.js";
-import { collect, testRuntime, uniqueId } from "../fixtures/run-container.js";
+import { collect, runtimeFixture, uniqueId } from "../fixtures/run-container.js";
 import { Runtime } from "../../runtime/runtime.js";
 import { SpecValidationError } from "../../oci/validate.js";
 import { ContainerExistsError, InvalidStateError } from "../../runtime/errors.js";
 
-let bundles: BundleFactory;
-let env: ReturnType<typeof testRuntime>;
-before(() => {
-  bundles = new BundleFactory();
-  env = testRuntime();
-});
-after(async () => {
-  await env.cleanup();
-  bundles.cleanup();
-});
+const fx = runtimeFixture();
 
 test("create, start, state, kill, delete", async () => {
-  const { rt } = env;
+  const { rt } = fx.env;
   const id = uniqueId("life");
-  const b = bundles.bundle({ args: ["/bin/sleep", "30"] });
+  const b = fx.bundles.bundle({ args: ["/bin/sleep", "30"] });
   await rt.create(id, b.dir, { stdio: "ignore" });
   assert.equal(rt.state(id).status, "created");
   assert.ok(rt.state(id).pid! > 0);
@@ -36,13 +26,13 @@ test("create, start, state, kill, delete", async () => {
   assert.equal(rt.state(id).status, "stopped");
   await rt.delete(id);
   assert.ok(!rt.list().some((c) => c.id === id));
-  assert.ok(!existsSync(join(env.root, id)));
+  assert.ok(!existsSync(join(fx.env.root, id)));
 });
 
 test("a second create of the same id fails and leaves the first alone", async () => {
-  const { rt } = env;
+  const { rt } = fx.env;
   const id = uniqueId("dup");
-  const b = bundles.bundle({ args: ["/bin/sleep", "30"] });
+  const b = fx.bundles.bundle({ args: ["/bin/sleep", "30"] });
   await rt.create(id, b.dir, { stdio: "ignore" });
   await assert.rejects(rt.create(id, b.dir, { stdio: "ignore" }), ContainerExistsError);
   assert.equal(rt.state(id).status, "created");
@@ -50,9 +40,9 @@ test("a second create of the same id fails and leaves the first alone", async ()
 });
 
 test("an invalid config.json names the field and creates nothing", async () => {
-  const { rt } = env;
+  const { rt } = fx.env;
   const id = uniqueId("bad");
-  const b = bundles.bundle();
+  const b = fx.bundles.bundle();
   b.spec.process!.cwd = "relative/dir";
   (b.spec.linux!.namespaces as unknown[]).push({ type: "bogus" });
   b.write();
@@ -62,24 +52,24 @@ test("an invalid config.json names the field and creates nothing", async () => {
     assert.match(e.message, /linux\.namespaces\[\d\]\.type/);
     return true;
   });
-  assert.ok(!existsSync(join(env.root, id)));
+  assert.ok(!existsSync(join(fx.env.root, id)));
   writeFileSync(join(b.dir, "config.json"), "{ not json");
   await assert.rejects(rt.create(id, b.dir), /not valid JSON/);
-  assert.ok(!existsSync(join(env.root, id)));
+  assert.ok(!existsSync(join(fx.env.root, id)));
 });
 
 test("a missing executable fails create with the path, and leaves nothing", async () => {
-  const { rt } = env;
+  const { rt } = fx.env;
   const id = uniqueId("noexe");
-  const b = bundles.bundle({ args: ["/bin/no-such-program"] });
+  const b = fx.bundles.bundle({ args: ["/bin/no-such-program"] });
   await assert.rejects(rt.create(id, b.dir, { stdio: "ignore" }), /ENOENT.*no-such-program/);
-  assert.ok(!existsSync(join(env.root, id)));
+  assert.ok(!existsSync(join(fx.env.root, id)));
 });
 
 test("delete refuses a running container without force; force kills it", async () => {
-  const { rt } = env;
+  const { rt } = fx.env;
   const id = uniqueId("force");
-  await rt.run(id, bundles.bundle({ args: ["/bin/sleep", "30"] }).dir, { stdio: "ignore" });
+  await rt.run(id, fx.bundles.bundle({ args: ["/bin/sleep", "30"] }).dir, { stdio: "ignore" });
   await assert.rejects(rt.delete(id), InvalidStateError);
   await rt.delete(id, { force: true });
   assert.ok(!rt.list().some((c) => c.id === id));
@@ -87,21 +77,21 @@ test("delete refuses a running container without force; force kills it", async (
 
 test("another Runtime on the same root sees, starts, kills and deletes the container", async () => {
   const id = uniqueId("other");
-  await env.rt.create(id, bundles.bundle({ args: ["/bin/sleep", "30"] }).dir, { stdio: "ignore" });
-  const other = new Runtime({ root: env.root });
+  await fx.env.rt.create(id, fx.bundles.bundle({ args: ["/bin/sleep", "30"] }).dir, { stdio: "ignore" });
+  const other = new Runtime({ root: fx.env.root });
   assert.equal(other.state(id).status, "created");
   await other.start(id);
   assert.equal(other.state(id).status, "running");
   await other.kill(id, "KILL");
-  await env.rt.wait(id);
+  await fx.env.rt.wait(id);
   assert.equal(other.state(id).status, "stopped");
   await other.delete(id);
 });
 
 test("stdio as streams: stdin in, stdout and stderr out", async () => {
-  const { rt } = env;
+  const { rt } = fx.env;
   const id = uniqueId("io");
-  const c = await rt.run(id, bundles.bundle({ args: ["/bin/sh", "-c", "read x; echo out:$x; echo err >&2"] }).dir, { stdio: "pipe" });
+  const c = await rt.run(id, fx.bundles.bundle({ args: ["/bin/sh", "-c", "read x; echo out:$x; echo err >&2"] }).dir, { stdio: "pipe" });
   c.stdin!.end("hello\n");
   const [out, err] = await Promise.all([collect(c.stdout), collect(c.stderr)]);
   assert.equal(out, "out:hello\n");
@@ -111,9 +101,9 @@ test("stdio as streams: stdin in, stdout and stderr out", async () => {
 });
 
 test("pause and resume", async () => {
-  const { rt } = env;
+  const { rt } = fx.env;
   const id = uniqueId("pause");
-  await rt.run(id, bundles.bundle({ args: ["/bin/sleep", "30"] }).dir, { stdio: "ignore" });
+  await rt.run(id, fx.bundles.bundle({ args: ["/bin/sleep", "30"] }).dir, { stdio: "ignore" });
   await rt.pause(id);
   assert.equal(rt.state(id).status, "paused");
   await rt.resume(id);
@@ -122,9 +112,9 @@ test("pause and resume", async () => {
 });
 
 test("exec runs in the container's namespaces and reports its exit code", async () => {
-  const { rt } = env;
+  const { rt } = fx.env;
   const id = uniqueId("exec");
-  await rt.run(id, bundles.bundle({ args: ["/bin/sleep", "30"], hostname: "exec-box" }).dir, { stdio: "ignore" });
+  await rt.run(id, fx.bundles.bundle({ args: ["/bin/sleep", "30"], hostname: "exec-box" }).dir, { stdio: "ignore" });
   const p = await rt.exec(id, { args: ["/bin/sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; exit 4"], cwd: "/", user: { uid: 0, gid: 0 }, env: ["PATH=/bin"] }, { stdio: ["ignore", "pipe", "inherit"] });
   const [out, st] = await Promise.all([collect(p.stdout), p.wait()]);
   assert.equal(out, "exec-box\n/bin/sleep 30 \n");
@@ -133,16 +123,16 @@ test("exec runs in the container's namespaces and reports its exit code", async 
 });
 
 test("hooks run with the state on stdin, in order", async () => {
-  const { rt } = env;
+  const { rt } = fx.env;
   const id = uniqueId("hooks");
-  const dir = join(bundles.dir, `hooks-${id}`);
+  const dir = join(fx.bundles.dir, `hooks-${id}`);
   mkdirSync(dir);
   const log = join(dir, "log");
   const hook = join(dir, "hook.sh");
   writeFileSync(hook, `#!/bin/sh\nread state\necho "$1 $(echo "$state" | grep -o '"status":"[a-z]*"')" >> ${log}\n`);
   chmodSync(hook, 0o755);
   const h = (kind: string) => [{ path: hook, args: [hook, kind] }];
-  const b = bundles.bundle({ args: ["/bin/true"] }, (s) => (s.hooks = { prestart: h("prestart"), createRuntime: h("createRuntime"), createContainer: h("createContainer"), poststart: h("poststart"), poststop: h("poststop") }));
+  const b = fx.bundles.bundle({ args: ["/bin/true"] }, (s) => (s.hooks = { prestart: h("prestart"), createRuntime: h("createRuntime"), createContainer: h("createContainer"), poststart: h("poststart"), poststop: h("poststop") }));
   await rt.run(id, b.dir, { stdio: "ignore" });
   await rt.wait(id);
   await rt.delete(id);
@@ -153,17 +143,17 @@ test("hooks run with the state on stdin, in order", async () => {
 });
 
 test("a failing createRuntime hook fails create and leaves nothing", async () => {
-  const { rt } = env;
+  const { rt } = fx.env;
   const id = uniqueId("badhook");
-  const b = bundles.bundle({ args: ["/bin/true"] }, (s) => (s.hooks = { createRuntime: [{ path: "/bin/false" }] }));
+  const b = fx.bundles.bundle({ args: ["/bin/true"] }, (s) => (s.hooks = { createRuntime: [{ path: "/bin/false" }] }));
   await assert.rejects(rt.create(id, b.dir, { stdio: "ignore" }), /createRuntime hook \/bin\/false failed/);
-  assert.ok(!existsSync(join(env.root, id)));
+  assert.ok(!existsSync(join(fx.env.root, id)));
 });
 
 test("--no-pivot uses chroot and still gives the container its own root", async () => {
-  const { rt } = env;
+  const { rt } = fx.env;
   const id = uniqueId("nopivot");
-  const c = await rt.run(id, bundles.bundle({ args: ["/bin/sh", "-c", "ls /; cat /proc/1/mountinfo | wc -l"] }).dir, { stdio: ["ignore", "pipe", "inherit"], noPivot: true });
+  const c = await rt.run(id, fx.bundles.bundle({ args: ["/bin/sh", "-c", "ls /; cat /proc/1/mountinfo | wc -l"] }).dir, { stdio: ["ignore", "pipe", "inherit"], noPivot: true });
   const [out, st] = await Promise.all([collect(c.stdout), rt.wait(id)]);
   assert.equal(st.exitCode, 0);
   assert.match(out, /^bin\ndev\netc\n/);
@@ -171,9 +161,9 @@ test("--no-pivot uses chroot and still gives the container its own root", async 
 });
 
 test("sysctls are set in the container's own namespaces", async () => {
-  const { rt } = env;
+  const { rt } = fx.env;
   const id = uniqueId("sysctl");
-  const b = bundles.bundle({ args: ["/bin/sh", "-c", "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni"] }, (s) => {
+  const b = fx.bundles.bundle({ args: ["/bin/sh", "-c", "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni"] }, (s) => {
     s.linux!.sysctl = { "net.ipv4.ip_forward": "1", "kernel.shmmni": "1234" };
     s.linux!.readonlyPaths = s.linux!.readonlyPaths!.filter((p) => p !== "/proc/sys");
   });
@@ -187,9 +177,9 @@ test("sysctls are set in the container's own namespaces", async () => {
 test("delete --force cleans up after a keel that died halfway through create", async () => {
   // A child process creates a container and is SIGKILLed before it can start or delete it.
   const id = uniqueId("crash");
-  const b = bundles.bundle({ args: ["/bin/sleep", "30"] });
+  const b = fx.bundles.bundle({ args: ["/bin/sleep", "30"] });
   const script = `import { Runtime } from ${JSON.stringify(new URL("../../runtime/runtime.js", import.meta.url).href)};
-    const rt = new Runtime({ root: ${JSON.stringify(env.root)} });
+    const rt = new Runtime({ root: ${JSON.stringify(fx.env.root)} });
     await rt.create(${JSON.stringify(id)}, ${JSON.stringify(b.dir)}, { stdio: "ignore", detach: true });
     process.stdout.write("created\\n");
     setInterval(() => {}, 1000);`;
@@ -198,10 +188,10 @@ test("delete --force cleans up after a keel that died halfway through create", a
   await new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
   child.kill("SIGKILL");
   await new Promise((r) => child.once("exit", r));
-  const other = new Runtime({ root: env.root });
+  const other = new Runtime({ root: fx.env.root });
   assert.equal(other.state(id).status, "created");
   const cgroupDirs = () => readFileSync("/proc/self/cgroup", "utf8") && existsSync(`/sys/fs/cgroup/pids/keel-${id.replace(/^keel-/, "")}`);
   await other.delete(id, { force: true });
-  assert.ok(!existsSync(join(env.root, id)));
+  assert.ok(!existsSync(join(fx.env.root, id)));
   assert.equal(cgroupDirs(), false);
 });
