@@ -1,7 +1,6 @@
 // podman: `podman run --rm IMAGE true` with keel-runc, crun and runc as podman's OCI runtime,
 // interleaved in one run (cgroupfs manager, no network, the ulimits this machine allows);
 // p50/p90/p99 and each runtime's ratio to crun.
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -11,10 +10,9 @@ import { summarize, timeIt } from "./lib/stats.js";
 import { writeReport, type Row } from "./lib/report.js";
 import { ensureDebianPackages } from "./lib/ensure.js";
 import { reexecInPrivateMountNs } from "./lib/private-ns.js";
-import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
+import { podmanStore, PODMAN_RUN, type PodmanStore } from "./lib/podman.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const keelJs = join(here, "..", "cli", "keel.js");
 const keelRunc = join(here, "..", "cli", "keel-runc.bundle.js");
 
 
@@ -23,14 +21,14 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
   reexecInPrivateMountNs();
   const iterations = quick ? 8 : 50;
   const work = mkdtempSync(join(tmpdir(), "keel-bench-podman-"));
-  const base = ["--root", join(work, "root"), "--runroot", join(work, "run"), "--tmpdir", join(work, "tmp"), "--cgroup-manager=cgroupfs", "--events-backend", "none"];
-  const runArgs = ["run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "localhost/busybox:latest", "true"];
+  const runArgs = [...PODMAN_RUN, "true"];
+  let store: PodmanStore | undefined;
   const runtimes: [string, string][] = [["keel-runc", keelRunc], ["crun", "crun"], ["runc", "runc"]];
   const samples = new Map<string, number[]>(runtimes.map(([n]) => [n, []]));
   const notes: string[] = [];
   try {
-    execFileSync(process.execPath, [keelJs, "image", "export", "busybox", "-o", join(work, "busybox.tar")], { stdio: "ignore" });
-    execFileSync("podman", [...base, "load", "-i", join(work, "busybox.tar")], { stdio: "ignore" });
+    store = podmanStore(work);
+    const base = store.args;
     for (const [name, rt] of runtimes) await exec("podman", [...base, "--runtime", rt, ...runArgs]).catch((e) => notes.push(`${name} warm-up: ${(e as Error).message}`));
     for (let i = 0; i < iterations; i++) {
       for (const [name, rt] of runtimes) {
@@ -44,11 +42,8 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
     }
     process.stderr.write("\n");
   } finally {
-    try {
-      execFileSync("podman", [...base, "system", "reset", "--force"], { stdio: "ignore", timeout: 30000 });
-    } catch { /* best effort */ }
+    store?.reset();
     rmSync(work, { recursive: true, force: true });
-    removeCgroupDirs("libpod_parent");
   }
   const crun = samples.get("crun")!;
   const crunP50 = crun.length ? summarize(crun).p50_ms : NaN;

@@ -2,7 +2,6 @@
 // (podman from Debian, crun as its runtime, cgroupfs manager, no network), interleaved in one
 // run; p50/p99 and the ratio. The image is keel's busybox, exported as an OCI archive and loaded
 // into podman's store so both run the same bytes.
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -12,7 +11,7 @@ import { summarize, timeIt } from "./lib/stats.js";
 import { writeReport, type Row } from "./lib/report.js";
 import { ensureDebianPackages } from "./lib/ensure.js";
 import { reexecInPrivateMountNs } from "./lib/private-ns.js";
-import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
+import { podmanStore, PODMAN_RUN, type PodmanStore } from "./lib/podman.js";
 
 const keelJs = join(dirname(fileURLToPath(import.meta.url)), "..", "cli", "keel.js");
 
@@ -22,18 +21,16 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
   reexecInPrivateMountNs();
   const iterations = quick ? 10 : 60;
   const work = mkdtempSync(join(tmpdir(), "keel-bench-run-"));
-  const podmanRoot = join(work, "podman-root"), podmanRun = join(work, "podman-run");
-  const podman = ["--root", podmanRoot, "--runroot", podmanRun, "--tmpdir", join(work, "tmp"), "--cgroup-manager=cgroupfs", "--runtime", "crun", "--events-backend", "none"];
-  const archive = join(work, "busybox.tar");
+  let store: PodmanStore | undefined;
   const env = { ...process.env, KEEL_CONTAINERS_ROOT: join(work, "keel-containers"), KEEL_STATE_ROOT: join(work, "keel-state") };
   const samples: Record<string, number[]> = { keel: [], podman: [] };
   const notes: string[] = [];
   try {
-    execFileSync(process.execPath, [keelJs, "image", "export", "busybox", "-o", archive], { stdio: "inherit" });
-    execFileSync("podman", [...podman, "load", "-i", archive], { stdio: ["ignore", "ignore", "inherit"] });
+    store = podmanStore(work);
+    const podman = [...store.args, "--runtime", "crun"];
     const subjects: [string, () => Promise<void>][] = [
       ["keel", () => exec(process.execPath, [keelJs, "run", "--rm", "busybox", "true"], env)],
-      ["podman", () => exec("podman", [...podman, "run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "localhost/busybox:latest", "true"])],
+      ["podman", () => exec("podman", [...podman, ...PODMAN_RUN, "true"])],
     ];
     for (const [, fn] of subjects) await fn().catch((e) => notes.push(`warm-up: ${(e as Error).message}`));
     for (let i = 0; i < iterations; i++) {
@@ -49,11 +46,8 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
     }
     process.stderr.write("\n");
   } finally {
-    try {
-      execFileSync("podman", [...podman, "system", "reset", "--force"], { stdio: "ignore", timeout: 30000 });
-    } catch { /* best effort */ }
+    store?.reset();
     rmSync(work, { recursive: true, force: true });
-    removeCgroupDirs("libpod_parent");
   }
   const rows: Row[] = [];
   for (const [name, xs] of Object.entries(samples)) {

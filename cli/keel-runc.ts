@@ -8,6 +8,7 @@ import { appendFileSync, readFileSync, writeFileSync, existsSync } from "node:fs
 import { resolve } from "node:path";
 import { Runtime } from "../runtime/runtime.js";
 import { defaultSpec } from "../runtime/default-spec.js";
+import { printTable } from "./table.js";
 import { signalNumber } from "../runtime/verbs/kill.js";
 import type { LinuxResources, Process, Spec } from "../oci/runtime-spec.js";
 
@@ -132,9 +133,7 @@ export function program(): Command {
       const list = rt().list().map((c) => stateJson(c.id));
       if (o.quiet) return list.forEach((c) => process.stdout.write(c.id + "\n"));
       if (o.format === "json") return void process.stdout.write(JSON.stringify(list) + "\n");
-      const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...list.map((c) => [c.id, String(c.pid), c.status, c.bundle, c.created, "root"])];
-      const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      for (const r of rows) process.stdout.write(r.map((x, i) => x.padEnd(w[i]!)).join("   ").trimEnd() + "\n");
+      printTable([["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...list.map((c) => [c.id, String(c.pid), c.status, c.bundle, c.created, "root"])]);
     });
 
   p.command("ps <id>")

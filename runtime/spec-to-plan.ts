@@ -156,6 +156,7 @@ export function planFromSpec(spec: Spec, ctx: PlanContext): SpawnPlan {
 
   // A new time namespace can only be made by clone3 (CLONE_NEWTIME shares a bit with CSIGNAL).
   const mode = cloneFlags & CLONE.NEWTIME ? "fork" : ctx.mode ?? "vm";
+  const intoCgroup = mode === "fork" && ctx.cgroup?.version === 2 ? ctx.cgroup.dir : undefined;
   const plan: SpawnPlan = {
     mode,
     cloneFlags,
@@ -164,9 +165,9 @@ export function planFromSpec(spec: Spec, ctx: PlanContext): SpawnPlan {
     pidNsPath,
     uidMap: newUser ? idMap(linux.uidMappings) : undefined,
     gidMap: newUser ? idMap(linux.gidMappings) : undefined,
-    cgroupProcs: ctx.cgroup?.procsFiles,
-    // CLONE_INTO_CGROUP needs clone3 (fork mode); vm mode joins through cgroup.procs.
-    cgroupDir: mode === "fork" && ctx.cgroup?.version === 2 ? ctx.cgroup.dir : undefined,
+    // CLONE_INTO_CGROUP needs clone3 (fork mode) and v2; otherwise the parent writes cgroup.procs.
+    cgroupDir: intoCgroup,
+    cgroupProcs: intoCgroup ? [] : ctx.cgroup?.procsFiles,
     hostname: spec.hostname,
     domainname: spec.domainname,
     sysctls: Object.entries(linux.sysctl ?? {}).map(([k, v]) => ({ path: `/proc/sys/${k.replace(/\./g, "/")}`, value: v })),
@@ -185,7 +186,6 @@ export function planFromSpec(spec: Spec, ctx: PlanContext): SpawnPlan {
     setsid: true,
     ...processPlan(process, spec, ctx),
   };
-  if (plan.cgroupDir) plan.cgroupProcs = [];
   return plan;
 }
 

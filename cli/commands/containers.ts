@@ -1,13 +1,9 @@
 // `keel run|ps|logs|exec|stop|rm`: containers from images, as podman runs them, with no daemon.
 // Detached containers (-d) run under their own keel-supervisor and are found by any later keel.
 import { Command, Option } from "commander";
+import { printTable } from "../table.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
-
-function table(rows: string[][]): void {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd() + "\n");
-}
 
 export function register(program: Command): void {
   program
@@ -60,7 +56,7 @@ export function register(program: Command): void {
         const s = v.command.join(" ");
         return s.length > 30 ? s.slice(0, 27) + "..." : s;
       };
-      table([["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"], ...list.map((v) => [v.id.slice(0, 12), v.image, cmd(v), ago(v.created), statusText(v), v.name])]);
+      printTable([["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"], ...list.map((v) => [v.id.slice(0, 12), v.image, cmd(v), ago(v.created), statusText(v), v.name])], "  ");
     });
 
   program

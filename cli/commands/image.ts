@@ -14,6 +14,7 @@ import { buildBusyboxImage } from "../../images/build-busybox.js";
 import { collectGarbage } from "../../images/gc.js";
 import { familiarName, localCandidates, parseReference } from "../../images/reference.js";
 import { ImageNotFoundError } from "../../images/errors.js";
+import { printTable } from "../table.js";
 
 interface GroupOpts {
   root: string;
@@ -25,11 +26,6 @@ async function storeOf(cmd: Command): Promise<ContentStore> {
 
 function printJson(v: unknown): void {
   process.stdout.write(JSON.stringify(v, null, 2) + "\n");
-}
-
-function printTable(rows: string[][]): void {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  for (const r of rows) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join("   ").trimEnd() + "\n");
 }
 
 function humanSize(n: number): string {

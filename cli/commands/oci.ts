@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import { Runtime } from "../../runtime/runtime.js";
 import { DEFAULT_ROOT } from "../../runtime/state.js";
 import { defaultSpec } from "../../runtime/default-spec.js";
+import { printTable } from "../table.js";
 import type { LinuxResources, Process } from "../../oci/runtime-spec.js";
 
 function runtimeOf(cmd: Command): Runtime {
@@ -71,9 +72,7 @@ export function register(program: Command): void {
     .action((o: { format: string }, cmd: Command) => {
       const list = runtimeOf(cmd).list();
       if (o.format === "json") return printJson(list);
-      const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED"], ...list.map((c) => [c.id, String(c.pid ?? 0), c.status, c.bundle, c.created])];
-      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      for (const r of rows) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join("   ").trimEnd() + "\n");
+      printTable([["ID", "PID", "STATUS", "BUNDLE", "CREATED"], ...list.map((c) => [c.id, String(c.pid ?? 0), c.status, c.bundle, c.created])]);
     });
 
   oci
@@ -102,8 +101,6 @@ export function register(program: Command): void {
     .action(async (id: string, command: string[], o: { env: string[]; cwd: string; user: string; process?: string }, cmd: Command) => {
       const rt = runtimeOf(cmd);
       const [uid, gid] = o.user.split(":").map(Number);
-      const base = rt.state(id);
-      void base;
       const proc: Process = o.process
         ? (JSON.parse(readFileSync(o.process, "utf8")) as Process)
         : { args: command, cwd: o.cwd, user: { uid: uid ?? 0, gid: gid ?? uid ?? 0 }, env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", ...o.env], noNewPrivileges: true };

@@ -1,7 +1,7 @@
 // `keel run IMAGE [COMMAND...]`: an image's container, podman's way: the image's entrypoint,
 // command, env, workdir and user merged with the flags; a rootfs from overlay snapshots; confined
 // by default (podman's capabilities, seccomp, masked paths, no_new_privs).
-import { existsSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { ImageService, imageConfigToProcess, resolveUser, withRuntimeEnv } from "../../images/index.js";
 import type { Mount, Spec } from "../../oci/runtime-spec.js";
@@ -60,7 +60,6 @@ function volumeMount(v: string): Mount {
   if (!existsSync(source)) throw new UsageError(`-v ${v}: ${source} does not exist`);
   const options = ["rbind", "rprivate", ...(opts === "ro" ? ["ro"] : [])];
   if (opts && opts !== "ro" && opts !== "rw") throw new UsageError(`-v ${v}: options must be ro or rw`);
-  void statSync;
   return { destination: dst, type: "bind", source, options };
 }
 

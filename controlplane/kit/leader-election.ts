@@ -1,19 +1,12 @@
 // Leader election on a coordination.k8s.io/v1 Lease (client-go's leaderelection with the Lease
 // lock): the holder renews every retryPeriod; a candidate takes the lease once the holder has not
 // renewed for leaseDuration; a leader that cannot renew within renewDeadline steps down.
-import type { KubeObject } from "../../api/meta.js";
+import type { Lease } from "../../api/extensions.js";
+
+export type { Lease };
 import { isAlreadyExists, isConflict, isNotFound, type KubeClient } from "./client.js";
 import { R } from "./resources.js";
 
-export interface Lease extends KubeObject {
-  spec?: {
-    holderIdentity?: string;
-    leaseDurationSeconds?: number;
-    acquireTime?: string;
-    renewTime?: string;
-    leaseTransitions?: number;
-  };
-}
 
 export interface LeaderElectionOptions {
   client: KubeClient;

@@ -155,3 +155,14 @@ export function signalEach(pids: number[], signal: NodeJS.Signals | number): voi
     }
   }
 }
+
+/** Removes the directories a failed create made, deepest first; a cgroup that existed stays. */
+export function removeMade(made: string[]): void {
+  for (const d of [...made].reverse()) {
+    try {
+      rmdirSync(d);
+    } catch {
+      /* keep the create's own error */
+    }
+  }
+}

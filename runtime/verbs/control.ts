@@ -1,4 +1,5 @@
 // pause, resume, update, stats, wait: verbs that act on a container's cgroup or first process.
+import { closeSync } from "node:fs";
 import { native, type ExitStatus } from "../../native/index.js";
 import type { LinuxResources } from "../../oci/runtime-spec.js";
 import type { CgroupStats } from "../cgroups/index.js";
@@ -58,7 +59,7 @@ export async function wait(ctx: RuntimeContext, id: string): Promise<WaitResult>
     try {
       status = await native.waitPidfd(fd);
     } finally {
-      (await import("node:fs")).closeSync(fd);
+      closeSync(fd);
     }
   }
   const oomKilled = await ctx.cgroups.oomKilled(rec.cgroupPath).catch(() => false);

@@ -55,7 +55,7 @@ export async function create(ctx: RuntimeContext, id: string, bundleDir: string,
   const bundle = resolve(bundleDir);
   const spec = opts.spec ?? readBundleSpec(bundle);
   if (opts.spec) validateSpec(spec);
-  const dir = ctx.state.claim(id);
+  ctx.state.claim(id);
   const fifo = ctx.state.fifo(id);
   const cgroupPath = spec.linux?.cgroupsPath || defaultCgroupPath(id);
   const rec: ContainerRecord = {
@@ -107,7 +107,6 @@ export async function create(ctx: RuntimeContext, id: string, bundleDir: string,
     if (cgroupMade) await ctx.cgroups.destroy(cgroupPath).catch(() => {});
     try { unlinkSync(fifo); } catch { /* not made */ }
     ctx.state.remove(id);
-    void dir;
     if (err instanceof NativeError) throw new RuntimeError(err.code, `create ${id}: ${err.message}`, { cause: err });
     throw err;
   }

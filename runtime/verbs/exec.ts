@@ -38,7 +38,6 @@ export async function exec(ctx: RuntimeContext, id: string, proc: Process, opts:
   }
   const pidNs = `/proc/${pid}/ns/pid`;
   const procsFiles = await ctx.cgroups.procsFiles(rec.cgroupPath);
-  const spec = { ...rec.spec, linux: { ...rec.spec.linux, seccomp: rec.spec.linux?.seccomp } };
   let child;
   try {
     child = await native.spawn({
@@ -50,7 +49,7 @@ export async function exec(ctx: RuntimeContext, id: string, proc: Process, opts:
       stdio: opts.stdio ?? [-1, -1, -1],
       preserveFds: opts.preserveFds ?? 0,
       setsid: true,
-      ...processPlan(proc, spec, { bundle: rec.bundle, compileSeccomp: ctx.compileSeccomp, consoleSocket: opts.consoleSocket }),
+      ...processPlan(proc, rec.spec, { bundle: rec.bundle, compileSeccomp: ctx.compileSeccomp, consoleSocket: opts.consoleSocket }),
     });
   } catch (e) {
     throw new RuntimeError((e as { code?: string }).code ?? "EEXEC", `exec in ${id}: ${(e as Error).message}`, { cause: e });

@@ -1,13 +1,13 @@
 // What a user checks first about a container: it is isolated and confined by default.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BundleFactory } from "../fixtures/busybox-rootfs.js";
+import { BusyboxBundles } from "../../runtime/busybox-bundle.js";
 import { runToExit, runtimeFixture, uniqueId } from "../fixtures/run-container.js";
 import { capabilityMask, DEFAULT_CAPABILITIES } from "../../runtime/capabilities.js";
 
 const fx = runtimeFixture();
 
-const sh = (script: string, o = {}, patch?: Parameters<BundleFactory["bundle"]>[1]) =>
+const sh = (script: string, o = {}, patch?: Parameters<BusyboxBundles["bundle"]>[1]) =>
   runToExit(fx.env.rt, fx.bundles.bundle({ args: ["/bin/sh", "-c", script], ...o }, patch).dir);
 
 test("the first process is pid 1 with its own hostname", async () => {

@@ -1,6 +1,6 @@
 // The cgroup v1 driver: one directory per hierarchy (cpu, cpuacct, memory ... each its own
 // mount, or co-mounted), each controller applied in its own hierarchy's directory.
-import { existsSync, rmdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { posix } from "node:path";
 import type { LinuxResources } from "../../../oci/runtime-spec.js";
 import type { V1Hierarchy } from "../detect.js";
@@ -8,7 +8,7 @@ import type { CgroupDriver, CgroupPlacement, CgroupStats } from "../driver.js";
 import { CgroupError, CgroupUnsupportedError } from "../errors.js";
 import { CgroupDir, type CgroupWrite } from "../files.js";
 import { pidsStats } from "../shared.js";
-import { makeLevels, removeEmptyAncestors, retryVanishedLevel, removeTree, resolveIn, signalEach, splitCgroupsPath, subtreePids, type SplitPath } from "../tree.js";
+import { makeLevels, removeMade, removeEmptyAncestors, retryVanishedLevel, removeTree, resolveIn, signalEach, splitCgroupsPath, subtreePids, type SplitPath } from "../tree.js";
 import { blkio, ioStatsV1 } from "./blkio.js";
 import type { V1Controller } from "./controller.js";
 import { cpu } from "./cpu.js";
@@ -95,14 +95,7 @@ export class V1Driver implements CgroupDriver {
       }
       this.apply(sp, resources);
     } catch (err) {
-      // Remove exactly what this call made, deepest first; a cgroup that existed stays.
-      for (const d of made.reverse()) {
-        try {
-          rmdirSync(d);
-        } catch {
-          /* keep the first error */
-        }
-      }
+      removeMade(made);
       throw err;
     }
   }

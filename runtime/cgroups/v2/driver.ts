@@ -5,7 +5,7 @@
 // get every available controller enabled, as runc does. The cgroup keel runs in already has
 // processes (keel's own), so it must have the controllers enabled already (the root cgroup,
 // exempt from the rule, or a delegated parent); keel never moves processes to make room.
-import { existsSync, rmdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { posix } from "node:path";
 import type { LinuxResources } from "../../../oci/runtime-spec.js";
@@ -13,7 +13,7 @@ import type { CgroupDriver, CgroupPlacement, CgroupStats } from "../driver.js";
 import { CgroupDelegationError, CgroupError, CgroupUnsupportedError } from "../errors.js";
 import { CgroupDir, type CgroupWrite } from "../files.js";
 import { pidsStats } from "../shared.js";
-import { makeLevels, removeEmptyAncestors, retryVanishedLevel, removeTree, signalEach, splitCgroupsPath, subtreePids, type SplitPath } from "../tree.js";
+import { removeMade, makeLevels, removeEmptyAncestors, retryVanishedLevel, removeTree, signalEach, splitCgroupsPath, subtreePids, type SplitPath } from "../tree.js";
 import type { V2Controller } from "./controller.js";
 import { cpu, cpuStatsV2 } from "./cpu.js";
 import { cpuset } from "./cpuset.js";
@@ -117,13 +117,7 @@ export class V2Driver implements CgroupDriver {
       }
       this.apply(dir, resources);
     } catch (err) {
-      for (const d of made.reverse()) {
-        try {
-          rmdirSync(d);
-        } catch {
-          /* keep the first error */
-        }
-      }
+      removeMade(made);
       throw err;
     }
   }
