@@ -2,6 +2,9 @@
 // Functions mutate the object in place; they are idempotent.
 import type { KubeObject } from "./meta.js";
 import type { Container, PodSpec } from "./core.js";
+import { rbacDefaulters } from "./rbac.js";
+import { policyDefaulters } from "./policy.js";
+import { schedulingDefaulters } from "./scheduling.js";
 
 type Obj = Record<string, unknown>;
 const o = (parent: Obj, key: string): Obj => {
@@ -141,5 +144,5 @@ const defaulters: Record<string, (obj: KubeObject) => void> = {
 
 /** Applies the defaults of `group/kind` to obj (no-op for kinds without defaults). */
 export function applyDefaults(group: string, kind: string, obj: KubeObject): void {
-  defaulters[`${group}/${kind}`]?.(obj);
+  (defaulters[`${group}/${kind}`] ?? rbacDefaulters[`${group}/${kind}`] ?? policyDefaulters[`${group}/${kind}`] ?? schedulingDefaulters[`${group}/${kind}`])?.(obj);
 }

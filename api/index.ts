@@ -17,3 +17,6 @@ export * from "./schema-check.js";
 export * from "./strategic-merge.js";
 export * from "./tables.js";
 export * from "./registry.js";
+export * from "./rbac.js";
+export * from "./policy.js";
+export * from "./scheduling.js";

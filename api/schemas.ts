@@ -1,5 +1,8 @@
 // The OpenAPI schema of every built-in kind, under the definition names kube-apiserver uses.
 import { anyObj, arr, bool, enumStr, int, int64, intOrString, keyedArr, mapOf, num, obj, quantity, ref, setArr, str, strMap, time, type Schema } from "./schema-dsl.js";
+import { rbacDefinitions } from "./rbac.js";
+import { policyDefinitions } from "./policy.js";
+import { schedulingDefinitions } from "./scheduling.js";
 
 const META = "io.k8s.apimachinery.pkg.apis.meta.v1";
 const CORE = "io.k8s.api.core.v1";
@@ -51,6 +54,24 @@ d[`${META}.LabelSelectorRequirement`] = obj({ key: str(), operator: str(), value
 d[`${META}.LabelSelector`] = obj({ matchExpressions: arr(ref(`${META}.LabelSelectorRequirement`)), matchLabels: strMap() },
   { description: "A label selector is a label query over a set of resources.", "x-kubernetes-map-type": "atomic" });
 d[`${META}.Condition`] = obj({ lastTransitionTime: time(), message: str(), observedGeneration: int64(), reason: str(), status: str(), type: str() }, { required: ["type", "status"] });
+// The older per-kind condition types: no observedGeneration, and some carry a second timestamp
+// (a Deployment's lastUpdateTime, a Job's lastProbeTime, a Node's lastHeartbeatTime) that a
+// write must keep, so each has its own definition as in kube-apiserver's OpenAPI.
+const kindCondition = (description: string, times: string[] = []) => obj({
+  lastTransitionTime: time("Last time the condition transitioned from one status to another."),
+  ...Object.fromEntries(times.map((t) => [t, time()])),
+  message: str("A human readable message indicating details about the transition."), reason: str("The reason for the condition's last transition."),
+  status: str("Status of the condition, one of True, False, Unknown."), type: str("Type of the condition."),
+}, { required: ["type", "status"], description });
+d["io.k8s.api.core.v1.NamespaceCondition"] = kindCondition("NamespaceCondition contains details about state of namespace.");
+d["io.k8s.api.core.v1.NodeCondition"] = kindCondition("NodeCondition contains condition information for a node.", ["lastHeartbeatTime"]);
+d["io.k8s.api.apps.v1.DeploymentCondition"] = kindCondition("DeploymentCondition describes the state of a deployment at a certain point.", ["lastUpdateTime"]);
+d["io.k8s.api.apps.v1.ReplicaSetCondition"] = kindCondition("ReplicaSetCondition describes the state of a replica set at a certain point.");
+d["io.k8s.api.apps.v1.DaemonSetCondition"] = kindCondition("DaemonSetCondition describes the state of a DaemonSet at a certain point.");
+d["io.k8s.api.apps.v1.StatefulSetCondition"] = kindCondition("StatefulSetCondition describes the state of a statefulset at a certain point.");
+d["io.k8s.api.batch.v1.JobCondition"] = kindCondition("JobCondition describes current state of a job.", ["lastProbeTime"]);
+d["io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerCondition"] = kindCondition("HorizontalPodAutoscalerCondition describes the state of a HorizontalPodAutoscaler at a certain point.");
+d["io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionCondition"] = kindCondition("CustomResourceDefinitionCondition contains details for the current condition of this pod.");
 d[`${META}.StatusCause`] = obj({ field: str(), message: str(), reason: str() });
 d[`${META}.StatusDetails`] = obj({ causes: arr(ref(`${META}.StatusCause`)), group: str(), kind: str(), name: str(), retryAfterSeconds: int(), uid: str() });
 d[`${META}.Status`] = obj({ apiVersion: apiVersionField(), code: int(), details: ref(`${META}.StatusDetails`), kind: kindField(), message: str(), metadata: ref(`${META}.ListMeta`), reason: str(), status: str() },
@@ -149,14 +170,14 @@ d[`${CORE}.Pod`] = kind("", "v1", "Pod", "Pod is a collection of containers that
   status: ref(`${CORE}.PodStatus`, "Most recently observed status of the pod."),
 });
 d[`${CORE}.Namespace`] = kind("", "v1", "Namespace", "Namespace provides a scope for Names. Use of multiple namespaces is optional.", {
-  spec: obj({ finalizers: arr(str()) }), status: obj({ conditions: conditions(`${META}.Condition`), phase: enumStr(["Active", "Terminating"]) }),
+  spec: obj({ finalizers: arr(str()) }), status: obj({ conditions: conditions("io.k8s.api.core.v1.NamespaceCondition"), phase: enumStr(["Active", "Terminating"]) }),
 });
 d[`${CORE}.NodeAddress`] = obj({ address: str(), type: str() }, { required: ["type", "address"] });
 d[`${CORE}.Node`] = kind("", "v1", "Node", "Node is a worker node in Kubernetes. Each node will have a unique identifier in the cache (i.e. in etcd).", {
   spec: obj({ configSource: anyObj(), externalID: str(), podCIDR: str(), podCIDRs: setArr(str()), providerID: str(), taints: arr(ref(`${CORE}.Taint`)), unschedulable: bool() }),
   status: obj({
     addresses: keyedArr(ref(`${CORE}.NodeAddress`), "type", ["type"]), allocatable: resourceList(), capacity: resourceList(),
-    conditions: conditions(`${META}.Condition`), config: anyObj(), daemonEndpoints: anyObj(), features: anyObj(), images: arr(obj({ names: arr(str()), sizeBytes: int64() })),
+    conditions: conditions("io.k8s.api.core.v1.NodeCondition"), config: anyObj(), daemonEndpoints: anyObj(), features: anyObj(), images: arr(obj({ names: arr(str()), sizeBytes: int64() })),
     nodeInfo: obj({
       architecture: str(), bootID: str(), containerRuntimeVersion: str(), kernelVersion: str(), kubeProxyVersion: str(), kubeletVersion: str(),
       machineID: str(), operatingSystem: str(), osImage: str(), swap: anyObj(), systemUUID: str(),
@@ -212,13 +233,13 @@ d[`${APPS}.Deployment`] = kind("apps", "v1", "Deployment", "Deployment enables d
     template: template(),
   }, { required: ["selector", "template"], description: "Specification of the desired behavior of the Deployment." }),
   status: obj({
-    availableReplicas: int(), collisionCount: int(), conditions: conditions(`${META}.Condition`), observedGeneration: int64(), readyReplicas: int(), replicas: int(),
+    availableReplicas: int(), collisionCount: int(), conditions: conditions("io.k8s.api.apps.v1.DeploymentCondition"), observedGeneration: int64(), readyReplicas: int(), replicas: int(),
     terminatingReplicas: int(), unavailableReplicas: int(), updatedReplicas: int(),
   }),
 });
 d[`${APPS}.ReplicaSet`] = kind("apps", "v1", "ReplicaSet", "ReplicaSet ensures that a specified number of pod replicas are running at any given time.", {
   spec: obj({ minReadySeconds: int(), replicas: int(), selector: selector(), template: template() }, { required: ["selector"] }),
-  status: obj({ availableReplicas: int(), conditions: conditions(`${META}.Condition`), fullyLabeledReplicas: int(), observedGeneration: int64(), readyReplicas: int(), replicas: int(), terminatingReplicas: int() }, { required: ["replicas"] }),
+  status: obj({ availableReplicas: int(), conditions: conditions("io.k8s.api.apps.v1.ReplicaSetCondition"), fullyLabeledReplicas: int(), observedGeneration: int64(), readyReplicas: int(), replicas: int(), terminatingReplicas: int() }, { required: ["replicas"] }),
 });
 d[`${APPS}.DaemonSet`] = kind("apps", "v1", "DaemonSet", "DaemonSet represents the configuration of a daemon set.", {
   spec: obj({
@@ -226,7 +247,7 @@ d[`${APPS}.DaemonSet`] = kind("apps", "v1", "DaemonSet", "DaemonSet represents t
     updateStrategy: obj({ rollingUpdate: obj({ maxSurge: intOrString(), maxUnavailable: intOrString() }), type: enumStr(["OnDelete", "RollingUpdate"]) }),
   }, { required: ["selector", "template"] }),
   status: obj({
-    collisionCount: int(), conditions: conditions(`${META}.Condition`), currentNumberScheduled: int(), desiredNumberScheduled: int(), numberAvailable: int(),
+    collisionCount: int(), conditions: conditions("io.k8s.api.apps.v1.DaemonSetCondition"), currentNumberScheduled: int(), desiredNumberScheduled: int(), numberAvailable: int(),
     numberMisscheduled: int(), numberReady: int(), numberUnavailable: int(), observedGeneration: int64(), updatedNumberScheduled: int(),
   }),
 });
@@ -238,7 +259,7 @@ d[`${APPS}.StatefulSet`] = kind("apps", "v1", "StatefulSet", "StatefulSet repres
     volumeClaimTemplates: arr(anyObj()),
   }, { required: ["selector", "template"] }),
   status: obj({
-    availableReplicas: int(), collisionCount: int(), conditions: conditions(`${META}.Condition`), currentReplicas: int(), currentRevision: str(), observedGeneration: int64(),
+    availableReplicas: int(), collisionCount: int(), conditions: conditions("io.k8s.api.apps.v1.StatefulSetCondition"), currentReplicas: int(), currentRevision: str(), observedGeneration: int64(),
     readyReplicas: int(), replicas: int(), updateRevision: str(), updatedReplicas: int(),
   }),
 });
@@ -253,7 +274,7 @@ d[`${BATCH}.JobSpec`] = obj({
 d[`${BATCH}.Job`] = kind("batch", "v1", "Job", "Job represents the configuration of a single job.", {
   spec: ref(`${BATCH}.JobSpec`),
   status: obj({
-    active: int(), completedIndexes: str(), completionTime: time(), conditions: conditions(`${META}.Condition`), failed: int(), failedIndexes: str(), ready: int(),
+    active: int(), completedIndexes: str(), completionTime: time(), conditions: conditions("io.k8s.api.batch.v1.JobCondition"), failed: int(), failedIndexes: str(), ready: int(),
     startTime: time(), succeeded: int(), terminating: int(), uncountedTerminatedPods: obj({ failed: setArr(str()), succeeded: setArr(str()) }),
   }),
 });
@@ -282,7 +303,7 @@ d["io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler"] = kind("autoscaling", "v2
     behavior: anyObj(), maxReplicas: int(), metrics: arr(anyObj()), minReplicas: int(),
     scaleTargetRef: obj({ apiVersion: str(), kind: str(), name: str() }, { required: ["kind", "name"] }),
   }, { required: ["scaleTargetRef", "maxReplicas"] }),
-  status: obj({ conditions: conditions(`${META}.Condition`), currentMetrics: arr(anyObj()), currentReplicas: int(), desiredReplicas: int(), lastScaleTime: time(), observedGeneration: int64() }),
+  status: obj({ conditions: conditions("io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerCondition"), currentMetrics: arr(anyObj()), currentReplicas: int(), desiredReplicas: int(), lastScaleTime: time(), observedGeneration: int64() }),
 });
 d["io.k8s.api.autoscaling.v1.Scale"] = kind("autoscaling", "v1", "Scale", "Scale represents a scaling request for a resource.", {
   spec: obj({ replicas: int() }), status: obj({ replicas: int(), selector: str() }, { required: ["replicas"] }),
@@ -299,8 +320,12 @@ d[`${APIEXT}.CustomResourceDefinition`] = kind("apiextensions.k8s.io", "v1", "Cu
       subresources: obj({ scale: anyObj(), status: anyObj() }),
     }, { required: ["name", "served", "storage"] })),
   }, { required: ["group", "names", "scope", "versions"] }),
-  status: obj({ acceptedNames: anyObj(), conditions: conditions(`${META}.Condition`), storedVersions: arr(str()) }),
+  status: obj({ acceptedNames: anyObj(), conditions: conditions("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionCondition"), storedVersions: arr(str()) }),
 }, ["spec"]);
+
+Object.assign(d, rbacDefinitions);
+Object.assign(d, policyDefinitions);
+Object.assign(d, schedulingDefinitions);
 
 // Lists for every kind above.
 for (const [name, s] of Object.entries({ ...d })) {

@@ -112,9 +112,18 @@ const wideWorkload: Column[] = [
   { name: "Selector", type: "string", priority: 1, cell: selectorString },
 ];
 
+/** kubectl's quota columns: "pods: 1/3, requests.cpu: 500m/1" (limits.* in the Limit column). */
+function quotaCell(o: KubeObject, limits: boolean): string {
+  const hard = (get(o, "status.hard") ?? get(o, "spec.hard") ?? {}) as Record<string, string>;
+  const used = (get(o, "status.used") ?? {}) as Record<string, string>;
+  return Object.keys(hard).sort().filter((k) => k.startsWith("limits.") === limits).map((k) => `${k}: ${used[k] ?? "0"}/${hard[k]}`).join(", ");
+}
+
 const byResource: Record<string, Column[]> = {
   pods: podColumns,
   namespaces: [nameColumn, { name: "Status", type: "string", cell: (o) => get(o, "status.phase") ?? "Active" }, ageColumn],
+  priorityclasses: [nameColumn, { name: "Value", type: "integer", cell: (o) => get(o, "value") }, { name: "Global-Default", type: "boolean", cell: (o) => get(o, "globalDefault") ?? false }, ageColumn,
+    { name: "PreemptionPolicy", type: "string", priority: 1, cell: (o) => get(o, "preemptionPolicy") }],
   nodes: [
     nameColumn,
     { name: "Status", type: "string", cell: (o) => {
@@ -179,6 +188,13 @@ const byResource: Record<string, Column[]> = {
     { name: "Message", type: "string", cell: (o) => o.message ?? "" },
     { name: "Name", type: "string", format: "name", priority: 1, cell: (o) => o.metadata.name },
   ],
+  resourcequotas: [nameColumn, ageColumn,
+    { name: "Request", type: "string", cell: (o) => quotaCell(o, false) },
+    { name: "Limit", type: "string", cell: (o) => quotaCell(o, true) }],
+  limitranges: [nameColumn, { name: "Created At", type: "date", cell: (o) => o.metadata.creationTimestamp ?? "" }],
+  controllerrevisions: [nameColumn,
+    { name: "Controller", type: "string", cell: (o) => { const r = o.metadata.ownerReferences?.find((x) => x.controller); return r ? `${r.kind.toLowerCase()}.${r.apiVersion.includes("/") ? r.apiVersion.split("/")[0] : ""}/${r.name}`.replace("./", "/") : "<none>"; } },
+    { name: "Revision", type: "integer", cell: (o) => num(get(o, "revision")) }, ageColumn],
   deployments: [
     nameColumn,
     { name: "Ready", type: "string", cell: (o) => `${num(get(o, "status.readyReplicas"))}/${num(get(o, "spec.replicas"))}` },

@@ -7,6 +7,9 @@ import { isValidQuantity, Quantity } from "./quantity.js";
 import { matchesLabels, selectorFromLabelSelector, isEmptySelector } from "./selectors.js";
 import type { KubeObject, LabelSelector } from "./meta.js";
 import type { Container, PodSpec } from "./core.js";
+import { RBAC_GROUP, isPathSegmentName, rbacValidators, validateRbacUpdate } from "./rbac.js";
+import { policyValidators } from "./policy.js";
+import { schedulingValidators, validatePriorityClassUpdate } from "./scheduling.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -39,7 +42,10 @@ export function validateObjectMeta(obj: KubeObject, ctx: ValidationContext): Fie
   const m = obj.metadata;
   if (!m || typeof m !== "object" || Array.isArray(m)) return [required("metadata")];
   if (!m.name && !m.generateName) errs.push(required("metadata.name", "name or generateName is required"));
-  if (m.name) {
+  if (m.name && ctx.group === RBAC_GROUP) {
+    // RBAC objects are named like "system:node": any path segment will do.
+    if (!isPathSegmentName(String(m.name))) errs.push(invalid("metadata.name", m.name, "may not be '.' or '..' and may not contain '/' or '%'"));
+  } else if (m.name) {
     const fn = ctx.nameIsLabel || LABEL_NAMED.has(`${ctx.group}/${ctx.kind}`) ? dns1123LabelErrors : dns1123SubdomainErrors;
     for (const e of fn(String(m.name))) errs.push(invalid("metadata.name", m.name, e));
   }
@@ -317,7 +323,7 @@ function validateJobSpec(s: Obj, path: string, inTemplate = false): FieldError[]
 
 /** Validates a new object of `group/kind`. */
 export function validateCreate(ctx: ValidationContext, obj: KubeObject): FieldError[] {
-  return [...validateObjectMeta(obj, ctx), ...(validators[`${ctx.group}/${ctx.kind}`]?.(obj) ?? [])];
+  return [...validateObjectMeta(obj, ctx), ...((validators[`${ctx.group}/${ctx.kind}`] ?? rbacValidators[`${ctx.group}/${ctx.kind}`] ?? policyValidators[`${ctx.group}/${ctx.kind}`] ?? schedulingValidators[`${ctx.group}/${ctx.kind}`])?.(obj) ?? [])];
 }
 
 /** Validates an update: everything create checks, plus the fields that may not change. */
@@ -326,6 +332,8 @@ export function validateUpdate(ctx: ValidationContext, obj: KubeObject, old: Kub
   const key = `${ctx.group}/${ctx.kind}`;
   const immutable = (path: string, a: unknown, b: unknown, detail = "field is immutable") => { if (!deepEqual(a, b)) errs.push(invalid(path, a, detail)); };
   if (obj.metadata.name !== old.metadata.name) errs.push(invalid("metadata.name", obj.metadata.name, "field is immutable"));
+  errs.push(...validateRbacUpdate(ctx.group, ctx.kind, obj, old));
+  if (key === "scheduling.k8s.io/PriorityClass") errs.push(...validatePriorityClassUpdate(obj, old));
   if (key === "/Pod") {
     const a = structuredClone((obj.spec ?? {}) as Obj), b = structuredClone((old.spec ?? {}) as Obj);
     // Only images, activeDeadlineSeconds and added tolerations may change in a pod's spec.
@@ -354,6 +362,7 @@ export function validateUpdate(ctx: ValidationContext, obj: KubeObject, old: Kub
     if (key === "/ConfigMap") immutable("binaryData", obj.binaryData, old.binaryData, "field is immutable when `immutable` is set");
   }
   if (key === "/Secret") immutable("type", obj.type, old.type);
+  if (key === "apps/ControllerRevision") immutable("data", (obj as { data?: unknown }).data, (old as { data?: unknown }).data);
   if (key === "apiextensions.k8s.io/CustomResourceDefinition") {
     immutable("spec.group", (obj.spec as Obj | undefined)?.group, (old.spec as Obj | undefined)?.group);
   }

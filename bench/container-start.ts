@@ -47,7 +47,7 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
   const subjects: Subject[] = [
     { name: "keel (in-process, clone3)", lifecycle: lifecycleIn(inProc) },
     { name: "keel (in-process, CLONE_VM)", lifecycle: lifecycleIn(inProcVm) },
-    { name: "keel CLI", lifecycle: (id, b) => exec(process.execPath, [keelCli, "oci", "--root", roots.keel, "run", "--rm", "--bundle", b, id]) },
+    { name: "keel CLI", lifecycle: (id, b) => exec(process.execPath, [keelCli, "oci", "--root", roots.keel, "run", "--bundle", b, id]) },
     { name: "runc", lifecycle: oci("runc", roots.runc) },
     { name: "crun", lifecycle: oci("crun", roots.crun) },
   ];

@@ -22,7 +22,7 @@ const CONFIGS: ReadonlyArray<{ name: string; t: Partial<Techniques> }> = [
 ];
 
 /** Scale requests so the trace fills at most `fill` of the cell: a throughput run should place pods, not fail them. */
-function fitTo(trace: TraceRecord[], capacity: { cpu: number; memory: number }, fill: number): { trace: TraceRecord[]; scale: number } {
+export function fitTo(trace: TraceRecord[], capacity: { cpu: number; memory: number }, fill: number): { trace: TraceRecord[]; scale: number } {
   let cpu = 0, mem = 0;
   for (const r of trace) { cpu += Number(r.cpu) * 1000; mem += Number(r.memory); }
   const scale = Math.min(1, (fill * capacity.cpu) / cpu, (fill * capacity.memory) / mem);

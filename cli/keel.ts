@@ -2,15 +2,13 @@
 // The `keel` command. Each verb group lives in cli/commands/<group>.ts and exports
 // `register(program)`; this file only wires them together.
 import { Command } from "commander";
-import { readFileSync } from "node:fs";
 import { commandGroups } from "./commands/index.js";
-
-const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+import { packageVersion } from "../lib/package-root.js";
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command("keel")
     .description("keel: containers without a daemon, a node agent, and a Kubernetes-compatible control plane")
-    .version(pkg.version)
+    .version(packageVersion())
     .showHelpAfterError()
     .enablePositionalOptions();
   // Load the group the first word names; all of them for help or an unknown word; none for

@@ -49,6 +49,14 @@ export async function createNodeNetns(o: { netns: string; underlayNetns: string;
   await ip("-n", o.netns, "link", "set", "eth0", "up");
 }
 
+/**
+ * Gives the underlay bridge an address inside the underlay namespace: the API server's address
+ * for nodes joining over the underlay (the host's own namespace still gets nothing).
+ */
+export async function addUnderlayAddress(netns: string, address: string, prefixLength: number): Promise<void> {
+  await ip("-n", netns, "addr", "add", `${address}/${prefixLength}`, "dev", UNDERLAY_BRIDGE);
+}
+
 /** Deletes a named namespace; its interfaces (veths, bridges, VXLAN) and nft tables go with it. */
 export async function removeNetns(name: string): Promise<void> {
   if (!netnsExists(name)) return;

@@ -15,8 +15,11 @@ const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 /** cni's default pod bridge, which each node namespace uses. */
 const POD_BRIDGE = "keel0";
 
-/** The proxy's view of Services: ClusterIP Services with their ready and not-ready endpoints. */
-export function serviceSpecs(services: Service[], slices: EndpointSlice[]): ServiceSpec[] {
+/**
+ * The proxy's view of Services: ClusterIP Services with their ready and not-ready endpoints. On
+ * `node`, a Service with internalTrafficPolicy Local keeps only the endpoints on that node.
+ */
+export function serviceSpecs(services: Service[], slices: EndpointSlice[], node?: string): ServiceSpec[] {
   const out: ServiceSpec[] = [];
   for (const svc of services) {
     const ns = svc.metadata.namespace ?? "default";
@@ -30,7 +33,8 @@ export function serviceSpecs(services: Service[], slices: EndpointSlice[]): Serv
       if (target === undefined) return [];
       return [{ name: p.name, protocol: (p.protocol ?? "TCP") === "UDP" ? "udp" as const : "tcp" as const, port: p.port, targetPort: target, ...(p.nodePort ? { nodePort: p.nodePort } : {}) }];
     });
-    const endpoints = mine.flatMap((s) => s.endpoints.flatMap((e) => e.addresses.map((ip) => ({ ip, ready: e.conditions?.ready !== false }))));
+    const local = node !== undefined && svc.spec?.internalTrafficPolicy === "Local";
+    const endpoints = mine.flatMap((s) => s.endpoints.filter((e) => !local || e.nodeName === node).flatMap((e) => e.addresses.map((ip) => ({ ip, ready: e.conditions?.ready !== false }))));
     out.push({ namespace: ns, name, clusterIP: svc.spec?.clusterIP, ports, endpoints, sessionAffinity: svc.spec?.sessionAffinity });
   }
   return out;
@@ -64,9 +68,9 @@ export class ServiceSync {
 
   async sync(): Promise<void> {
     const [services, slices] = await Promise.all([this.client.listAll<Service>(R.services), this.client.listAll<EndpointSlice>(R.endpointslices)]);
-    const specs = serviceSpecs(services.items, slices.items);
-    const list = JSON.stringify(specs);
     for (const n of this.nodes) {
+      const specs = serviceSpecs(services.items, slices.items, n.name);
+      const list = JSON.stringify(specs);
       const nodeNetns = netnsPath(n.netns);
       // The node's own route to the Service CIDR goes via its pod bridge, made with its first pod.
       const bridge = (await linkExists(nodeNetns, POD_BRIDGE)) ? POD_BRIDGE : undefined;

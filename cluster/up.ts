@@ -2,18 +2,25 @@
 // loopback), the controller-manager, the scheduler and N kubelets, each kubelet's node being a
 // network namespace keel creates, wired to the others by an underlay bridge and a VXLAN overlay.
 // Everything made is recorded in DATA_DIR/cluster.json before it is made (see state.ts).
+import { writeNodeKubeconfig } from "../controlplane/apiserver/pki.js";
 import { mkdirSync } from "node:fs";
+import { writeFileAtomicSync } from "../lib/atomic-file.js";
 import { join } from "node:path";
 import type { Node } from "../api/index.js";
 import { startApiServer, parseListen, type RunningApiServer } from "../controlplane/apiserver/index.js";
 import { startControllerManager, type RunningControllerManager } from "../controlplane/controllers/index.js";
 import { startScheduler, type RunningScheduler } from "../controlplane/scheduler-daemon/index.js";
 import { KubeClient, R } from "../controlplane/kit/index.js";
-import { PodCidrNetwork, startKubelet, type RunningKubelet } from "../kubelet/index.js";
+import { KubeletCore, PodCidrNetwork, startKubelet, type RunningKubelet } from "../kubelet/index.js";
 import { ClusterRunningError, ClusterTimeoutError, InvalidClusterOptionError, NetnsExistsError } from "./errors.js";
-import { createNodeNetns, createUnderlay, netnsExists, netnsPath, removeNetns } from "./network.js";
+import { addUnderlayAddress, createNodeNetns, createUnderlay, netnsExists, netnsPath, removeNetns } from "./network.js";
+import { ensurePki } from "../controlplane/apiserver/pki.js";
+import { listenInNetns } from "./netns-listen.js";
+import { proxyTo } from "./api-proxy.js";
+import { bootstrapServer, caCertHash, ensureToken } from "./bootstrap.js";
 import { OVERLAY_MTU, OverlaySync } from "./overlay.js";
 import { ServiceSync } from "./services.js";
+import { CLUSTER_DOMAIN, ClusterDnsServer, DNS_CLUSTER_IP } from "./dns.js";
 import { processAlive, readState, removeState, writeState, type ClusterState, type NodeRecord } from "./state.js";
 
 export interface ClusterUpOptions {
@@ -22,6 +29,8 @@ export interface ClusterUpOptions {
   nodes?: number;
   /** The API server's HOST:PORT; loopback only (default 127.0.0.1:6443; port 0 picks one). */
   listen?: string;
+  /** The store: "sqlite" (default, in the data dir) or "etcd:http://HOST:PORT[,...]" (shared with other API servers). */
+  store?: string;
   /** A tag in every name the cluster puts on the machine (netns, node names), so clusters can coexist. */
   name?: string;
   /** Pods' addresses, split into one /24 per node by the node IPAM controller (default 10.244.0.0/16). */
@@ -33,6 +42,12 @@ export interface ClusterUpOptions {
   readyTimeoutMs?: number;
   /** Grace given to pods when the cluster stops (default 2 s). */
   stopGraceSec?: number;
+  /**
+   * How long a node may go without renewing its Lease before it is NotReady and its pods are
+   * evicted (the node lifecycle controller's grace period; default 40 s, Kubernetes' own).
+   * The kubelets renew every quarter of it, at most every 5 s.
+   */
+  nodeMonitorGracePeriodMs?: number;
   log?: (msg: string) => void;
   /** Each start-up step as it begins (a terminal's progress line). */
   progress?: (step: string, done: number, total: number) => void;
@@ -43,6 +58,15 @@ export interface RunningCluster {
   url: string;
   kubeconfigPath: string;
   nodes: NodeRecord[];
+  /** The cluster DNS Service's ClusterIP (pods' nameserver). */
+  dnsIP: string;
+  /** How another machine joins: the API server on the underlay, the bootstrap token, the CA pin. */
+  join: JoinInfo;
+  /**
+   * Kills one node's kubelet as a crash would: it stops renewing its Lease and watching pods,
+   * and its pods keep running (until the cluster closes). For failure tests.
+   */
+  killKubelet(node: string): Promise<void>;
   /** Stops every pod and component and removes every namespace it made. */
   close(): Promise<void>;
 }
@@ -97,7 +121,13 @@ export async function clusterUp(o: ClusterUpOptions): Promise<RunningCluster> {
   let client: KubeClient | undefined;
   let overlay: OverlaySync | undefined;
   let services: ServiceSync | undefined;
+  let dnsServer: ClusterDnsServer | undefined;
+  let joinInfo: JoinInfo | undefined;
+  /** Sockets opened in the underlay namespace (API proxy, bootstrap endpoint). */
+  const listeners: { close(): void }[] = [];
   const kubelets: RunningKubelet[] = [];
+  /** Nodes whose kubelet was killed: their pods are stopped from the kubelet's root at close. */
+  const killed = new Set<string>();
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -106,9 +136,13 @@ export async function clusterUp(o: ClusterUpOptions): Promise<RunningCluster> {
       writeState({ ...state, phase: "stopping" });
       await attempt(overlay?.stop());
       await attempt(services?.stop());
+      dnsServer?.stop();
+      for (const l of listeners) l.close();
       // Pods first (their veths and cgroups), while the API server still takes their status.
-      await Promise.all(kubelets.map((k) => attempt(k.core.stopAll(o.stopGraceSec ?? 2))));
-      await Promise.all(kubelets.map((k) => attempt(k.close())));
+      const live = kubelets.filter((k) => !killed.has(k.nodeName));
+      await Promise.all(live.map((k) => attempt(k.core.stopAll(o.stopGraceSec ?? 2))));
+      await Promise.all(live.map((k) => attempt(k.close())));
+      for (const nd of nodes.filter((x) => killed.has(x.name))) await attempt(stopLeftPods(nd, log));
       await attempt(sched?.close());
       await attempt(cm?.close());
       client?.close();
@@ -120,7 +154,9 @@ export async function clusterUp(o: ClusterUpOptions): Promise<RunningCluster> {
     return closing;
   };
 
-  const total = 5 + n;
+  const graceMs = o.nodeMonitorGracePeriodMs ?? 40_000;
+  const leaseRenewMs = Math.max(200, Math.min(5_000, Math.floor(graceMs / 4)));
+  const total = 6 + n;
   let done = 0;
   const step = (what: string) => o.progress?.(what, done++, total);
   try {
@@ -132,29 +168,60 @@ export async function clusterUp(o: ClusterUpOptions): Promise<RunningCluster> {
       await createNodeNetns({ netns: nd.netns, underlayNetns: names.underlay, port: `n${k + 1}`, ip: nd.ip, prefixLength: 24 });
     }
     step("API server");
-    api = await startApiServer({ dataDir, listen: o.listen ?? "127.0.0.1:6443", log });
+    // The underlay's gateway address is where other machines reach the API server: the serving
+    // certificate names it (ensurePki re-issues it when an address is missing).
+    const gateway = `${base}.1`;
+    await addUnderlayAddress(names.underlay, gateway, 24);
+    await ensurePki(dataDir, [gateway]);
+    api = await startApiServer({ dataDir, listen: o.listen ?? "127.0.0.1:6443", store: o.store, log });
+    const apiPort = Number(new URL(api.url).port);
+    const [apiListener, bootListener] = await listenInNetns(netnsPath(names.underlay), [
+      { proto: "tcp", host: gateway, port: UNDERLAY_API_PORT }, { proto: "tcp", host: gateway, port: UNDERLAY_API_PORT + 1 }]);
+    if (apiListener?.proto !== "tcp" || bootListener?.proto !== "tcp") throw new Error("unreachable");
+    listeners.push(proxyTo(apiListener.server, "127.0.0.1", apiPort), bootListener.server);
+    const token = ensureToken(dataDir);
+    const underlayServer = `https://${gateway}:${UNDERLAY_API_PORT}`;
+    const hash = caCertHash(api.caCertPem!);
+    joinInfo = { server: underlayServer, token, caCertHash: hash, command: `keel join --server ${underlayServer} --token ${token} --ca-cert-hash ${hash}` };
+    writeFileAtomicSync(join(dataDir, "join-command"), joinInfo.command + "\n", 0o600);
     state.url = api.url;
     writeState(state);
     step("controller-manager");
-    cm = await startControllerManager({ kubeconfig: api.kubeconfigPath, clusterCIDR, nodeCIDRMaskSize: 24, log });
+    cm = await startControllerManager({ kubeconfig: api.kubeconfigPath, clusterCIDR, nodeCIDRMaskSize: 24, nodeMonitorGracePeriodMs: graceMs, log });
     step("scheduler");
     sched = await startScheduler({ kubeconfig: api.kubeconfigPath, log });
+    client = new KubeClient(api.kubeconfigPath, "keel-cluster");
+    const pki = await ensurePki(dataDir, [gateway]);
+    const boot = bootstrapServer({
+      dataDir, token, server: underlayServer, caCertPem: pki.caCertPem, serverCertPem: pki.serverCertPem, serverKeyPem: pki.serverKeyPem,
+      client, clusterDNS: [DNS_CLUSTER_IP], clusterDomain: CLUSTER_DOMAIN, log,
+    });
+    bootListener.server.on("connection", (sock) => boot.emit("connection", sock));
+    listeners.push({ close: () => boot.closeAllConnections() });
+    step("cluster DNS");
+    dnsServer = new ClusterDnsServer(client, log);
+    await dnsServer.start(nodes);
+    for (const nd of nodes) await dnsServer.serveNode(nd);
     // Each kubelet's pod network learns its podCIDR from the overlay sync as soon as node IPAM
     // assigns it (rather than at the kubelet's next node-status round), so the first pods need
-    // not wait. The kubelets use the admin credentials: the API server has no node authorizer yet.
+    // not wait. Each kubelet has its own node credentials (system:node:NAME), so the node
+    // authorizer holds it to its own Node, Lease and pods; its HTTP endpoint (logs, exec,
+    // port-forward, stats) is on loopback, published on its Node for the API server.
     const networks = new Map<string, PodCidrNetwork>();
     for (const nd of nodes) {
       const network = new PodCidrNetwork({ nodeNetns: netnsPath(nd.netns), stateDir: nd.cniStateDir, clusterCIDR, mtu: OVERLAY_MTU });
       networks.set(nd.name, network);
       step(`kubelet ${nd.name}`);
+      mkdirSync(nd.root, { recursive: true, mode: 0o700 });
+      const kubeconfig = await writeNodeKubeconfig(dataDir, nd.name, join(nd.root, "kubelet.kubeconfig"));
       kubelets.push(await startKubelet({
-        kubeconfig: api.kubeconfigPath, nodeName: nd.name, hostIP: nd.ip,
+        kubeconfig, nodeName: nd.name, hostIP: nd.ip, listen: "127.0.0.1:0", publishEndpoint: true,
         root: nd.root, logDir: nd.logDir, imageRoot: o.imageRoot, log, network,
+        clusterDNS: [DNS_CLUSTER_IP], clusterDomain: CLUSTER_DOMAIN, leaseRenewMs, nodeStatusMs: leaseRenewMs,
       }));
     }
-    client = new KubeClient(api.kubeconfigPath, "keel-cluster");
     const svc = services = new ServiceSync(client, nodes, log);
-    const ov = overlay = new OverlaySync(client, nodes, log, (node, cidr) => {
+    const ov = overlay = new OverlaySync(client, nodes.map((x) => ({ name: x.name, netnsPath: netnsPath(x.netns), ip: x.ip })), log, (node, cidr) => {
       networks.get(node)?.setPodCIDR(cidr);
       svc.setPodCIDR(node, cidr);
     });
@@ -171,8 +238,37 @@ export async function clusterUp(o: ClusterUpOptions): Promise<RunningCluster> {
     await close().catch((c: Error) => log(`keel cluster: clean-up after a failed start: ${c.message}`));
     throw e;
   }
-  return { dataDir, url: api.url, kubeconfigPath: api.kubeconfigPath, nodes, close };
+  const killKubelet = async (node: string) => {
+    const k = kubelets.find((x) => x.nodeName === node);
+    if (!k) throw new InvalidClusterOptionError("node", node, `no such node in this cluster (${nodes.map((x) => x.name).join(", ")})`);
+    if (killed.has(node)) return;
+    killed.add(node);
+    await k.close();
+  };
+  return { dataDir, url: api.url, kubeconfigPath: api.kubeconfigPath, nodes, dnsIP: DNS_CLUSTER_IP, join: joinInfo!, killKubelet, close };
 }
+
+/** A killed kubelet's pods, stopped from its root as `keel cluster down` does after a crash. */
+async function stopLeftPods(nd: NodeRecord, log: (m: string) => void): Promise<void> {
+  const core = await KubeletCore.open({ root: nd.root, logDir: nd.logDir, nodeName: nd.name, log });
+  try {
+    await core.stopAll(0);
+  } finally {
+    await core.close();
+  }
+}
+
+export interface JoinInfo {
+  /** The API server as the underlay reaches it (https://GATEWAY:6443); the bootstrap endpoint is on the next port. */
+  server: string;
+  token: string;
+  caCertHash: string;
+  /** The whole `keel join ...` command line (also in DATA_DIR/join-command, mode 0600). */
+  command: string;
+}
+
+/** The API server's port on the underlay gateway (the underlay namespace is the cluster's own). */
+export const UNDERLAY_API_PORT = 6443;
 
 export const nodeReady = (n: Node | undefined) => n?.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
 

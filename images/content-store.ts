@@ -92,11 +92,14 @@ export class Lease {
     return join(this.store.root, "leases", `${this.id}.json`);
   }
   /** Holds blobs (digests) and snapshots (chain ids) against garbage collection. */
-  async hold(digests: string[], chainIds: string[] = []): Promise<void> {
+  async hold(digests: string[], chainIds: string[] = [], { initial = false } = {}): Promise<void> {
+    if (!initial && digests.every((d) => this.digests.has(d)) && chainIds.every((c) => this.chainIds.has(c))) return;
     await this.store.withGcLock(async () => {
       digests.forEach((d) => this.digests.add(d));
       chainIds.forEach((c) => this.chainIds.add(c));
-      await writeFileAtomic(this.file, JSON.stringify({ pid: process.pid, digests: [...this.digests], chainIds: [...this.chainIds] }));
+      // Not fsync'd: a lease guards a live process's blobs against GC, and after a crash its
+      // owner is dead and the lease void anyway; the rename alone keeps GC from reading half of it.
+      await writeFileAtomic(this.file, JSON.stringify({ pid: process.pid, digests: [...this.digests], chainIds: [...this.chainIds] }), 0o644, { durable: false });
     });
   }
   async release(): Promise<void> {
@@ -330,9 +333,10 @@ export class ContentStore {
     }
   }
 
-  async createLease(): Promise<Lease> {
+  /** A new lease, holding `digests` and `chainIds` from the start (one write). */
+  async createLease(digests: string[] = [], chainIds: string[] = []): Promise<Lease> {
     const lease = new Lease(this, `${process.pid}-${randomBytes(6).toString("hex")}`);
-    await lease.hold([]);
+    await lease.hold(digests, chainIds, { initial: true });
     return lease;
   }
 

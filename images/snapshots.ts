@@ -17,7 +17,6 @@ import { native, MNT_DETACH } from "../native/index.js";
 import { chainIds } from "./digest.js";
 import { type ContentStore, type Lease, type ResolvedImage, pidAlive } from "./content-store.js";
 import { DigestMismatchError, ImageError } from "./errors.js";
-import { unpackLayer } from "./unpack.js";
 import { writeFileAtomic } from "../lib/atomic-file.js";
 
 const SHORT_LEN = 12;
@@ -67,6 +66,8 @@ export async function ensureLayers(store: ContentStore, image: ResolvedImage, le
     try {
       const lowerDirs = chains.slice(0, i).reverse().map((c) => layerFsDir(store, c));
       const layer = image.manifest.layers[i];
+      // Imported here: the tar and decompression code is needed only for a layer not yet unpacked.
+      const { unpackLayer } = await import("./unpack.js");
       const res = await unpackLayer(store.openBlob(layer.digest), join(tmp, "fs"), { lowerDirs, layer: layer.digest });
       if (res.diffId !== diffIds[i]) throw new DigestMismatchError(diffIds[i], res.diffId, `layer ${layer.digest} (uncompressed)`);
       await writeFile(join(tmp, "meta.json"), JSON.stringify({ chainId: chains[i], diffId: diffIds[i], parent: chains[i - 1] ?? null, short: shortName(chains[i]) }));
@@ -123,10 +124,12 @@ export async function prepareRootfs(
   opts: { target?: string; readonly?: boolean } = {},
 ): Promise<PreparedRootfs> {
   if (!CONTAINER_ID.test(containerId)) throw new ImageError("ECONTAINERID", `invalid container id "${containerId}"`);
-  const lease = await store.createLease();
+  const image = await store.resolve(imageRef);
+  const lease = await store.createLease(
+    [image.refDigest, image.digest, image.configDigest, ...image.manifest.layers.map((l) => l.digest)],
+    chainIds(image.config.rootfs.diff_ids),
+  );
   try {
-    const image = await store.resolve(imageRef);
-    await lease.hold([image.refDigest, image.digest, image.configDigest, ...image.manifest.layers.map((l) => l.digest)]);
     const chains = await ensureLayers(store, image, lease);
     const dir = activeDir(store, containerId);
     await mkdir(dir, { recursive: false }).catch((e: NodeJS.ErrnoException) => {
@@ -137,7 +140,8 @@ export async function prepareRootfs(
     for (const d of ["upper", "work"]) await mkdir(join(dir, d));
     await mkdir(target, { recursive: true });
     await mkdir(join(store.root, "empty"), { recursive: true });
-    await writeFileAtomic(join(dir, "active.json"), JSON.stringify({ containerId, image: image.name, digest: image.digest, chainIds: chains, mountpoint: target }));
+    // Not fsync'd: the record keeps GC off a mounted rootfs, and a machine crash takes the mount with it.
+    await writeFileAtomic(join(dir, "active.json"), JSON.stringify({ containerId, image: image.name, digest: image.digest, chainIds: chains, mountpoint: target }), 0o644, { durable: false });
     try {
       mountOverlay(store, chains, join(dir, "upper"), join(dir, "work"), target, opts.readonly);
     } catch (e) {

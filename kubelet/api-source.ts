@@ -3,6 +3,7 @@
 // deletion and records Events. When the API server is unreachable nothing on the node changes:
 // the pods keep running, status updates wait, and on reconnect a fresh list (never a failed one)
 // decides what should run, and the latest status of each pod is written.
+import { KUBELET_ENDPOINT_ANNOTATION } from "../api/kubelet-endpoint.js";
 import type { Lease, Node, Pod, PodStatus } from "../api/index.js";
 import { EventRecorder, isAlreadyExists, isConflict, isGone, isNotFound, KubeClient, R, type WatchHandle } from "../controlplane/kit/index.js";
 import type { KubeletCore } from "./kubelet.js";
@@ -19,6 +20,11 @@ export interface ApiSourceOptions extends NodeStatusOptions {
   /** Retry delay after the API server failed a request (default 1 s, doubling up to 10 s). */
   retryMs?: number;
   podCIDR?: (cidr: string) => void;
+  /**
+   * Published as the Node's keel.dev/kubelet-endpoint annotation: where the API server reaches
+   * this kubelet when the node's own address will not do (api/kubelet-endpoint.ts).
+   */
+  kubeletEndpoint?: string;
   log?: (msg: string) => void;
 }
 
@@ -103,13 +109,20 @@ export class ApiSource {
     const status = buildNodeStatus(this.o);
     try {
       this.node = await this.client.create<Node>(R.nodes, undefined, {
-        metadata: { name: this.o.nodeName, labels: { "kubernetes.io/hostname": this.o.nodeName, "kubernetes.io/os": "linux", "kubernetes.io/arch": status.nodeInfo?.architecture ?? "amd64" } },
+        metadata: {
+          name: this.o.nodeName, labels: { "kubernetes.io/hostname": this.o.nodeName, "kubernetes.io/os": "linux", "kubernetes.io/arch": status.nodeInfo?.architecture ?? "amd64" },
+          ...(this.o.kubeletEndpoint ? { annotations: { [KUBELET_ENDPOINT_ANNOTATION]: this.o.kubeletEndpoint } } : {}),
+        },
         spec: {}, status,
       } as Node);
       this.o.log?.(`kubelet: registered node ${this.o.nodeName}`);
     } catch (e) {
       if (!isAlreadyExists(e) && !isConflict(e)) throw e;
       this.node = await this.client.get<Node>(R.nodes, undefined, this.o.nodeName);
+      // A restarted kubelet listens on a new port: say so.
+      const want = this.o.kubeletEndpoint;
+      if (want && this.node.metadata.annotations?.[KUBELET_ENDPOINT_ANNOTATION] !== want)
+        this.node = await this.client.patch<Node>(R.nodes, undefined, this.o.nodeName, { metadata: { annotations: { [KUBELET_ENDPOINT_ANNOTATION]: want } } });
     }
     await this.updateNodeStatus();
   }

@@ -1,7 +1,7 @@
 // Pod and container → OCI runtime specs. The sandbox is keel-pause alone in a tiny root with
 // new net/ipc/uts namespaces (hostname = pod name); an app container is its image's rootfs with
 // its own pid and mount namespaces, joining the sandbox's net, ipc and uts namespaces by path.
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseQuantity, type Container, type Pod } from "../api/index.js";
 import { imageConfigToProcess, resolveUser, withRuntimeEnv, type ResolvedImage } from "../images/index.js";
@@ -11,11 +11,33 @@ import { CAPABILITIES } from "../runtime/capabilities.js";
 import { defaultSpec } from "../runtime/default-spec.js";
 import type { ConfigSource } from "./config-source.js";
 
-/** The sandbox's bundle: a root holding only /pause, and its config. */
-export function sandboxSpec(pod: Pod, bundle: string): Spec {
+/**
+ * The node's one copy of keel-pause under the kubelet's root (made once): every sandbox gets a
+ * hard link to it, so all pause processes share its page cache (a copy per pod cost each pod
+ * its whole binary, ~700 KiB, in memory).
+ */
+export function sharedPause(root: string): string {
+  const file = join(root, "keel-pause");
+  const src = nativeBinary("keel-pause");
+  if (!existsSync(file) || statSync(file).size !== statSync(src).size) {
+    const tmp = `${file}.tmp-${process.pid}`;
+    copyFileSync(src, tmp);
+    renameSync(tmp, file);
+  }
+  return file;
+}
+
+/** The sandbox's bundle: a root holding only /pause (a hard link to `pause` where it can be), and its config. */
+export function sandboxSpec(pod: Pod, bundle: string, pause = nativeBinary("keel-pause")): Spec {
   const rootfs = join(bundle, "rootfs");
   mkdirSync(rootfs, { recursive: true });
-  if (!existsSync(join(rootfs, "pause"))) copyFileSync(nativeBinary("keel-pause"), join(rootfs, "pause"));
+  if (!existsSync(join(rootfs, "pause"))) {
+    try {
+      linkSync(pause, join(rootfs, "pause"));
+    } catch {
+      copyFileSync(pause, join(rootfs, "pause"));  // another filesystem
+    }
+  }
   const spec = defaultSpec({
     rootfs, args: ["/pause"], hostname: pod.spec?.hostname ?? pod.metadata.name, network: !pod.spec?.hostNetwork,
     readonlyRootfs: false,

@@ -1,15 +1,14 @@
 // keel's kubelet, as a library: `startKubelet(opts)` runs pods from a manifests directory, from
 // the API server (with a kubeconfig), or both, and returns `{ close() }`. Closing leaves the
 // pods running (a restarted kubelet with the same root re-adopts them) unless stopPods is set.
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageVersion } from "../lib/package-root.js";
 import { KubeClient } from "../controlplane/kit/index.js";
 import { ApiSource } from "./api-source.js";
 import { CniNetwork, PodCidrNetwork } from "./cni-network.js";
 import type { NodeNetworkConfig } from "../cni/index.js";
 import { ApiConfigSource, ChainedConfigSource, StaticConfigSource } from "./config-source.js";
 import { KubeletCore, type KubeletCoreOptions } from "./kubelet.js";
+import type { Pod, PodStatus } from "../api/index.js";
 import { ManifestSource } from "./manifest-source.js";
 import { defaultHostIP } from "./node-status.js";
 import { KubeletMetrics } from "./metrics.js";
@@ -39,6 +38,13 @@ export interface KubeletOptions extends Omit<KubeletCoreOptions, "nodeName" | "o
   cni?: Omit<NodeNetworkConfig, "podCIDR"> & { podCIDR?: string };
   /** Serve /healthz, /pods, /metrics, /stats/summary, /containerLogs on HOST:PORT (port 0: any). */
   listen?: string;
+  /**
+   * Publish the listen URL on the Node (keel.dev/kubelet-endpoint), for an API server that cannot
+   * reach the node's own address (the node's address is in a network namespace of its own).
+   */
+  publishEndpoint?: boolean;
+  /** Every pod status the kubelet computes, as it computes it (besides the API server's copy). */
+  onPodStatus?: (pod: Pod, status: PodStatus) => void;
   /** close() stops every pod too (default: pods keep running). */
   stopPods?: boolean;
 }
@@ -53,12 +59,10 @@ export interface RunningKubelet {
 
 function version(): string {
   try {
-    const here = dirname(fileURLToPath(import.meta.url));
-    for (const p of [join(here, "..", "package.json"), join(here, "..", "..", "package.json")]) {
-      try { return (JSON.parse(readFileSync(p, "utf8")) as { version: string }).version; } catch { /* next */ }
-    }
-  } catch { /* unknown */ }
-  return "0.0.0";
+    return packageVersion();
+  } catch {
+    return "0.0.0";
+  }
 }
 
 export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet> {
@@ -79,7 +83,10 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
     ...opts, nodeName, hostIP, network,
     configs: new ChainedConfigSource([staticConfigs, ...(client ? [new ApiConfigSource(client)] : [])]),
     onPodStarted: (_pod, s) => metrics.observePodStart(s),
-    onStatus: (pod, st) => api?.status(pod, st),
+    onStatus: (pod, st) => {
+      api?.status(pod, st);
+      opts.onPodStatus?.(pod, st);
+    },
     onEvent: (pod, type, reason, message) => api?.event(pod, type, reason, message),
   });
   let manifests: ManifestSource | undefined;
@@ -90,6 +97,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
       api = new ApiSource({
         client, core, nodeName, hostIP, root: core.paths.root, version: version(), log: opts.log,
         leaseRenewMs: opts.leaseRenewMs, nodeStatusMs: opts.nodeStatusMs,
+        kubeletPort: server ? Number(new URL(server.url).port) : undefined,
+        kubeletEndpoint: server && opts.publishEndpoint ? server.url : undefined,
         podCIDR: (cidr) => deferred?.setPodCIDR(cidr),
       });
       // Status already computed by re-adopted workers is written once the API is there.

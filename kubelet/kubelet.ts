@@ -1,6 +1,7 @@
 // The kubelet: pod workers fed by a source of desired pods (a manifests directory, or the API
 // server), with re-adoption of the pods a previous kubelet left running under the same root.
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import pLimit from "p-limit";
 import type { Pod, PodStatus } from "../api/index.js";
 import { ImageService } from "../images/index.js";
 import { Runtime } from "../runtime/runtime.js";
@@ -33,6 +34,9 @@ export interface KubeletCoreOptions {
   evictionIntervalMs?: number;
   /** ConfigMaps and Secrets for pods' volumes and env. */
   configs?: ConfigSource;
+  /** Pods' DNS (KubeletConfiguration clusterDNS, clusterDomain): their resolv.conf, see dns.ts. */
+  clusterDNS?: string[];
+  clusterDomain?: string;
   /** Container log rotation (kubelet's containerLogMaxSize 10Mi, containerLogMaxFiles 5). */
   logMaxBytes?: number;
   logMaxFiles?: number;
@@ -64,7 +68,8 @@ export class KubeletCore {
       runtime: new Runtime({ root: k.paths.runtimeRoot }), images, paths: k.paths,
       network: o.network ?? new LoopbackNetwork(), nodeName: o.nodeName, hostIP: o.hostIP,
       backoffBaseMs: o.backoffBaseMs ?? 10_000, backoffMaxMs: o.backoffMaxMs ?? 300_000,
-      syncIntervalMs: o.syncIntervalMs ?? 500, pidsLimit: o.pidsLimit, configs: o.configs,
+      syncIntervalMs: o.syncIntervalMs ?? 500, pidsLimit: o.pidsLimit, configs: o.configs, rootfsQueue: pLimit(1),
+      dns: { clusterDNS: o.clusterDNS, clusterDomain: o.clusterDomain },
       podCgroups: o.cgroupRoot === false ? undefined : new PodCgroups(o.cgroupRoot ?? `keel-kubepods-${o.nodeName.replace(/[^A-Za-z0-9_.-]/g, "_")}`),
       onStatus: (pod, st) => o.onStatus?.(pod, st),
       onPodStarted: (pod, s) => o.onPodStarted?.(pod, s),

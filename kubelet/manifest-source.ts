@@ -1,8 +1,9 @@
-// Standalone mode's source of pods: a directory of Pod manifests, re-read every interval
-// (kubelet's --pod-manifest-path does the same every 20 s). A file that fails to parse or
+// Standalone mode's source of pods: a directory of Pod manifests, re-read when it changes
+// (inotify, through fs.watch) and every interval besides (kubelet's --pod-manifest-path polls
+// every 20 s; a change seen at once is what makes a static pod start in milliseconds). A file that fails to parse or
 // validate is reported once per change and starts nothing; a pod already running from an
 // earlier good version of that file keeps running until the file is fixed or removed.
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync, watch, type FSWatcher } from "node:fs";
 import { extname, join } from "node:path";
 import type { Pod } from "../api/index.js";
 import type { StaticConfigSource } from "./config-source.js";
@@ -23,6 +24,8 @@ export class ManifestSource {
   private stopped = false;
   private seen = new Map<string, { key: string; obj?: ManifestObject }>();
   private running?: Promise<void>;
+  private watcher?: FSWatcher;
+  private kickTimer?: NodeJS.Timeout;
 
   constructor(private readonly o: ManifestSourceOptions) {}
 
@@ -74,7 +77,20 @@ export class ManifestSource {
     await this.o.onPods(pods);
   }
 
+  /** A change in the directory: scan soon (a few ms gathers the events of one write or a burst). */
+  private kick(): void {
+    if (this.stopped || this.kickTimer) return;
+    this.kickTimer = setTimeout(() => {
+      this.kickTimer = undefined;
+      void this.scan();
+    }, 2);
+  }
+
   start(): Promise<void> {
+    try {
+      this.watcher = watch(this.o.dir, () => this.kick());
+      this.watcher.on("error", () => { this.watcher?.close(); this.watcher = undefined; });
+    } catch { /* no directory yet, or no inotify: the interval still sees changes */ }
     const loop = () => {
       if (this.stopped) return;
       this.timer = setTimeout(() => void this.scan().finally(loop), this.o.intervalMs ?? 1000);
@@ -85,6 +101,8 @@ export class ManifestSource {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.kickTimer);
+    this.watcher?.close();
     await this.running;
   }
 }

@@ -53,6 +53,8 @@ export interface NodeStatusOptions {
   memoryAvailableMin?: number;
   diskAvailableMinFraction?: number;
   version: string;
+  /** The port the kubelet's HTTP endpoint listens on (the API server proxies logs/exec there). */
+  kubeletPort?: number;
 }
 
 /** The node's first non-loopback IPv4 address, or 127.0.0.1. */
@@ -94,7 +96,7 @@ export function buildNodeStatus(o: NodeStatusOptions, prev?: Node["status"]): No
       cond("Ready", true, "KubeletReady", "KubeletNotReady", "kubelet is posting ready status", "", p),
     ],
     addresses: [{ type: "InternalIP", address: o.hostIP }, { type: "Hostname", address: o.nodeName }],
-    daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+    daemonEndpoints: { kubeletEndpoint: { Port: o.kubeletPort ?? 10250 } },
     nodeInfo: {
       machineID: f.machineID, systemUUID: f.machineID, bootID: f.bootID, kernelVersion: f.kernel, osImage: f.osImage,
       containerRuntimeVersion: `keel://${o.version}`, kubeletVersion: "v1.32.0-keel", kubeProxyVersion: "",

@@ -2,6 +2,7 @@
 // its recorded state, bundles, volumes) so that a restarted kubelet finds it all again; the
 // runtime's own state is ROOT/runtime; container logs go under LOGDIR/<ns>_<name>_<uid>/ as
 // kubelet lays them out (/var/log/pods).
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Pod } from "../api/index.js";
 
@@ -15,6 +16,16 @@ export class KubeletPaths {
   podState(uid: string): string { return join(this.podDir(uid), "state.json"); }
   podStatus(uid: string): string { return join(this.podDir(uid), "status.json"); }
   sandboxDir(uid: string): string { return join(this.podDir(uid), "sandbox"); }
+  /**
+   * The pod supervisor's socket (runtime/pod-supervisor.ts), in the pod's directory; a unix
+   * socket path is at most 107 bytes, so under a long root it goes to /run instead (named by a
+   * hash of the root and the pod's uid: still unique per kubelet and pod).
+   */
+  supervisorSocket(uid: string): string {
+    const inPod = join(this.podDir(uid), "sup.sock");
+    if (Buffer.byteLength(inPod) <= 107) return inPod;
+    return join("/run", `keel-sup-${createHash("sha256").update(this.root).digest("hex").slice(0, 12)}-${uid.slice(0, 36)}.sock`);
+  }
   containerDir(uid: string, runtimeId: string): string { return join(this.podDir(uid), "containers", runtimeId); }
   volumesDir(uid: string): string { return join(this.podDir(uid), "volumes"); }
   volumeDir(uid: string, kind: string, name: string): string { return join(this.volumesDir(uid), kind, name); }

@@ -1,7 +1,7 @@
 // What the kubelet records about each pod on disk (ROOT/pods/<uid>/state.json, written
-// atomically after every change): the sandbox, and for each container its current runtime id,
-// state and restart count. With the runtime's state and the supervisors' exit files this is all a
-// restarted kubelet needs to carry on without restarting anything.
+// atomically after every change): the pod's supervisor, the sandbox, and for each container its
+// current runtime id, state and restart count. With the runtime's state and the supervisor's exit
+// files this is all a restarted kubelet needs to carry on without restarting anything.
 import { readFileSync } from "node:fs";
 import type { ContainerStateTerminated } from "../api/index.js";
 import { writeFileAtomicSync } from "../lib/atomic-file.js";
@@ -31,6 +31,8 @@ export interface ContainerRecord {
 export interface PodRecord {
   uid: string;
   sandbox?: { id: string; pid: number; podIP?: string };
+  /** The pod's supervisor (keel-supervisor pod): the parent of the sandbox and every container. */
+  supervisor?: { pid: number; socket: string };
   startTime: string;
   containers: Record<string, ContainerRecord>;
   /** The pod reached Succeeded or Failed: nothing more is started. */
@@ -47,8 +49,12 @@ export function readPodRecord(file: string): PodRecord | undefined {
   }
 }
 
+/**
+ * Not durable (no fsync; the rename still makes it atomic): the record describes processes that
+ * a machine crash takes with it, and two fsyncs per change were a large part of a pod's start.
+ */
 export function writePodRecord(file: string, rec: PodRecord): void {
-  writeFileAtomicSync(file, JSON.stringify(rec, null, 1));
+  writeFileAtomicSync(file, JSON.stringify(rec, null, 1), 0o644, { durable: false });
 }
 
 export const restartCount = (c: ContainerRecord): number => Math.max(0, c.attempts - 1);

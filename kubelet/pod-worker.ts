@@ -1,18 +1,23 @@
 // One pod worker per pod: a level-triggered loop that moves the pod's containers toward its spec
 // (sandbox → images → init containers in order → app containers), restarts exited containers
 // by restartPolicy with exponential back-off, runs probes and hooks, and publishes the pod's
-// status whenever it changes. Containers run under their own supervisors (runtime/supervised),
-// so the worker only observes them: through the runtime's state and the supervisors' exit files.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+// status whenever it changes. The sandbox and every container are children of the pod's own
+// supervisor (keel-supervisor pod, runtime/pod-supervisor.ts): the worker builds each spawn plan
+// and hands it over, then only observes, through the runtime's state and the exit files the
+// supervisor writes, so containers carry on when the kubelet stops.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Container, Pod, PodStatus } from "../api/index.js";
 import { writeFileAtomicSync } from "../lib/atomic-file.js";
 import type { ImageService, ResolvedImage } from "../images/index.js";
 import type { Runtime } from "../runtime/runtime.js";
-import { readExitRecord, startSupervised, supervisedFiles } from "../runtime/supervised.js";
-import { appContainerSpec, resolveEnvRefs, sandboxSpec } from "./container-spec.js";
+import type { Spec } from "../oci/runtime-spec.js";
+import { PodSupervisor, type ContainerOutput } from "../runtime/pod-supervisor.js";
+import { readExitRecord, supervisedFiles } from "../runtime/supervised.js";
+import { appContainerSpec, resolveEnvRefs, sandboxSpec, sharedPause } from "./container-spec.js";
 import type { ConfigSource } from "./config-source.js";
 import { ContainerStartError } from "./errors.js";
+import { podDnsMounts, type PodDnsOptions } from "./dns.js";
 import type { PodNetworkPlugin } from "./network.js";
 import { containerRuntimeId, sandboxId, type KubeletPaths } from "./paths.js";
 import type { PodCgroups } from "./pod-cgroups.js";
@@ -40,6 +45,13 @@ export interface WorkerDeps {
   podCgroups?: PodCgroups;
   /** ConfigMaps and Secrets for volumes and env. */
   configs?: ConfigSource;
+  /**
+   * Runs the node's rootfs preparations one at a time: each takes the image store's file lock,
+   * which waiters poll with back-off, so a burst of pods contending for it waited seconds.
+   */
+  rootfsQueue: <T>(f: () => Promise<T>) => Promise<T>;
+  /** Pods' resolv.conf (dns.ts). */
+  dns?: PodDnsOptions;
   onStatus(pod: Pod, status: PodStatus): void;
   /** Once per pod: seconds from the worker's start to all its containers running. */
   onPodStarted?(pod: Pod, seconds: number): void;
@@ -80,11 +92,16 @@ export class PodWorker {
   private startReported = false;
   /** Containers whose process is gone but whose exit file is not there yet: since when. */
   private vanished = new Map<string, number>();
+  /** The node's shared keel-pause (container-spec.ts). */
+  private pause?: string;
+  /** Our connection to the pod's supervisor (made again after a kubelet restart). */
+  private sup?: PodSupervisor;
 
   constructor(public pod: Pod, private readonly d: WorkerDeps) {
     this.uid = pod.metadata.uid!;
     mkdirSync(d.paths.podDir(this.uid), { recursive: true });
-    writeFileAtomicSync(d.paths.podRecord(this.uid), JSON.stringify(pod));
+    // Like the pod record, not durable (pod-state.ts): what it describes goes with a machine crash.
+    writeFileAtomicSync(d.paths.podRecord(this.uid), JSON.stringify(pod), 0o644, { durable: false });
     this.rec = readPodRecord(d.paths.podState(this.uid)) ?? { uid: this.uid, startTime: now().replace(/\.\d{3}Z$/, "Z"), containers: {} };
     for (const [c, init] of this.allContainers()) {
       this.rec.containers[c.name] ??= { name: c.name, init, attempts: 0, state: "waiting", reason: init ? "PodInitializing" : "ContainerCreating", image: c.image ?? "" };
@@ -97,7 +114,7 @@ export class PodWorker {
     const changed = JSON.stringify(pod.spec) !== JSON.stringify(this.pod.spec);
     this.pod = pod;
     if (changed) {
-      writeFileAtomicSync(this.d.paths.podRecord(this.uid), JSON.stringify(pod));
+      writeFileAtomicSync(this.d.paths.podRecord(this.uid), JSON.stringify(pod), 0o644, { durable: false });
       this.poke();
     }
   }
@@ -149,7 +166,7 @@ export class PodWorker {
     if (key === this.lastStatus) return;
     this.lastStatus = key;
     this.status = st;
-    writeFileAtomicSync(this.d.paths.podStatus(this.uid), JSON.stringify(st));
+    writeFileAtomicSync(this.d.paths.podStatus(this.uid), JSON.stringify(st), 0o644, { durable: false });
     this.d.onStatus(this.pod, st);
     if (!this.startReported && st.containerStatuses?.length && st.containerStatuses.every((c) => c.state?.running)) {
       this.startReported = true;
@@ -209,23 +226,74 @@ export class PodWorker {
     }
   }
 
+  /** The pod's supervisor, connected to again if a previous kubelet started it; undefined if it is gone. */
+  private async supervisor(): Promise<PodSupervisor | undefined> {
+    if (this.sup?.connected) return this.sup;
+    this.sup = undefined;
+    if (!this.rec.supervisor) return undefined;
+    try {
+      this.sup = await PodSupervisor.connect(this.rec.supervisor.socket);
+    } catch { /* gone: the pod's sandbox is made again */ }
+    return this.sup;
+  }
+
+  /**
+   * Creates and starts one container as the supervisor's child: the runtime's create verb
+   * (state, exec FIFO, cgroup, hooks) with the supervisor doing the clone, then start and the
+   * supervisor's word that execve happened.
+   */
+  private async runContainer(sup: PodSupervisor, id: string, bundle: string, spec: Spec, out: ContainerOutput): Promise<number> {
+    const { pid } = await this.d.runtime.create(id, bundle, { spec, spawn: (plan) => sup.spawn(id, plan, out) });
+    try {
+      const exec = sup.waitExec(id);
+      await this.d.runtime.start(id);
+      await exec;
+    } catch (e) {
+      await this.d.runtime.delete(id, { force: true }).catch(() => {});
+      throw e;
+    }
+    writeFileSync(supervisedFiles(bundle).pidFile, String(pid));
+    return pid;
+  }
+
   private async ensureSandbox(): Promise<boolean> {
-    if (this.sandboxRunning()) return true;
+    if (this.sandboxRunning() && (await this.supervisor())) return true;
     if (this.rec.sandbox) {
-      // The sandbox died under its containers: kubelet kills them and starts over with a new one.
+      // The sandbox (or the supervisor holding it) died under its containers: kubelet kills
+      // them and starts over with a new one; each is started again as its restart policy says.
       this.d.onEvent(this.pod, "Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.");
+      const wasRunning = Object.values(this.rec.containers).filter((r) => r.state === "running");
       await this.stopAllContainers(0);
       await this.stopSandbox();
+      for (const r of wasRunning) {
+        const policy = this.policyFor(r);
+        if (policy === "Never" || (policy === "OnFailure" && r.exitCode === 0)) continue;
+        r.lastTerminated = { exitCode: r.exitCode ?? 137, reason: r.reason ?? "Error", startedAt: r.startedAt, finishedAt: r.finishedAt, containerID: `keel://${r.runtimeId}` };
+        Object.assign(r, { state: "waiting", reason: "ContainerCreating", exitCode: undefined, signal: undefined, message: undefined, notBefore: undefined });
+      }
+      this.save();
     }
     const id = sandboxId(this.uid);
     const bundle = this.d.paths.sandboxDir(this.uid);
     await this.d.runtime.delete(id, { force: true }).catch(() => {});
     removeDir(bundle);
     mkdirSync(bundle, { recursive: true });
-    const spec = sandboxSpec(this.pod, bundle);
+    const spec = sandboxSpec(this.pod, bundle, (this.pause ??= sharedPause(this.d.paths.root)));
     if (this.d.podCgroups) spec.linux!.cgroupsPath = `${await this.d.podCgroups.ensure(this.pod)}/${id}`;
     writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
-    const { pid } = await startSupervised({ id, root: this.d.paths.runtimeRoot, bundle, ...supervisedFiles(bundle) });
+    await this.stopSupervisor();
+    const sup = await PodSupervisor.launch(this.d.paths.supervisorSocket(this.uid));
+    this.sup = sup;
+    // Recorded before it has children, so a kubelet that dies now still finds it.
+    this.rec.supervisor = { pid: sup.pid!, socket: sup.socketPath };
+    this.save();
+    let pid: number;
+    try {
+      pid = await this.runContainer(sup, id, bundle, spec, supervisedFiles(bundle));
+    } catch (e) {
+      await this.stopSupervisor();
+      throw e;
+    }
     this.rec.sandbox = { id, pid };
     this.save();
     if (!this.pod.spec?.hostNetwork) {
@@ -393,14 +461,15 @@ export class PodWorker {
     this.save();
     await this.removeContainer(id);
     mkdirSync(dir, { recursive: true });
+    let spec: Spec;
     const logFile = this.d.paths.containerLog(this.pod, c.name, restartCount(r));
     try {
       const envRefs = await resolveEnvRefs(this.pod, c, this.d.configs, (msg) => { throw new Error(msg); });
-      const prepared = await this.d.images.snapshots.prepare(img.name, id);
-      const spec = appContainerSpec({
+      const prepared = await this.d.rootfsQueue(() => this.d.images.snapshots.prepare(img.name, id));
+      spec = appContainerSpec({
         envRefs,
         pod: this.pod, container: c, image: img, rootfs: prepared.rootfs, sandboxPid: sandbox.pid,
-        mounts: volumeMounts(this.pod, c, this.volumes!), pidsLimit: this.d.pidsLimit,
+        mounts: [...volumeMounts(this.pod, c, this.volumes!), ...podDnsMounts(this.pod, this.d.paths, this.d.dns)], pidsLimit: this.d.pidsLimit,
         downward: { nodeName: this.d.nodeName, podIP: sandbox.podIP ?? (this.pod.spec?.hostNetwork ? this.d.hostIP : undefined), hostIP: this.d.hostIP },
       });
       if (this.d.podCgroups) spec.linux!.cgroupsPath = `${this.d.podCgroups.podPath(this.pod)}/${id}`;
@@ -413,8 +482,9 @@ export class PodWorker {
     this.d.onEvent(this.pod, "Normal", "Created", `Created container ${c.name}`, c.name);
     mkdirSync(dirname(logFile), { recursive: true });
     try {
-      const files = supervisedFiles(dir);
-      await startSupervised({ id, root: this.d.paths.runtimeRoot, bundle: dir, exitFile: files.exitFile, pidFile: files.pidFile, logFile });
+      const sup = await this.supervisor();
+      if (!sup) throw new Error("the pod's supervisor is gone");
+      await this.runContainer(sup, id, dir, spec, { exitFile: supervisedFiles(dir).exitFile, logFile });
     } catch (e) {
       await this.removeContainer(id);
       this.failStart(c, r, new ContainerStartError(this.podName, c.name, "RunContainerError", (e as Error).message, { cause: e }));
@@ -544,6 +614,29 @@ export class PodWorker {
     removeDir(this.d.paths.sandboxDir(this.uid));
     this.rec.sandbox = undefined;
     this.save();
+    await this.stopSupervisor();
+  }
+
+  /**
+   * The supervisor leaves by itself once none of its containers runs; this asks it to (it may
+   * never have had one) and waits until it has gone, killing it if it lingers.
+   */
+  private async stopSupervisor(): Promise<void> {
+    const rec = this.rec.supervisor;
+    if (!rec) return;
+    const sup = await this.supervisor();
+    await sup?.shutdown().catch(() => {});
+    sup?.close();
+    this.sup = undefined;
+    // Its command line names its socket: a pid reused by another process does not.
+    const alive = () => { try { return readFileSync(`/proc/${rec.pid}/cmdline`, "utf8").includes(rec.socket); } catch { return false; } };
+    for (let i = 0; i < 200 && alive(); i++) await sleep(10);
+    if (alive()) {
+      try { process.kill(rec.pid, "SIGKILL"); } catch { /* gone */ }
+      rmSync(rec.socket, { force: true });
+    }
+    this.rec.supervisor = undefined;
+    this.save();
   }
 
   /**
@@ -587,5 +680,6 @@ export class PodWorker {
     this.poke();
     await this.loop;
     for (const name of this.live.keys()) this.stopProbes(name);
+    this.sup?.close();
   }
 }

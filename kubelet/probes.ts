@@ -3,13 +3,13 @@
 // namespace (a helper entered with nsenter), or directly for a host-network pod.
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { packagePath } from "../lib/package-root.js";
 import type { Container, ExecAction, HTTPGetAction, Probe, TCPSocketAction } from "../api/index.js";
 import type { Process, Spec } from "../oci/runtime-spec.js";
 import type { Runtime } from "../runtime/runtime.js";
 
-const helper = join(dirname(fileURLToPath(import.meta.url)), "probe-helper.js");
+const helper = packagePath("dist", "kubelet", "probe-helper.js");
 
 export interface ProbeTarget {
   runtime: Runtime;

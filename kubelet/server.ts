@@ -1,12 +1,13 @@
 // A local HTTP endpoint like the kubelet's read-only port: /healthz, /pods (a PodList with the
 // current status), /metrics (Prometheus text), /stats/summary (cpu and memory per pod and
-// container from cgroups) and /containerLogs/<ns>/<pod>/<container> (the current log as text).
+// container from cgroups), and the streaming endpoints the API server proxies to (streaming/):
+// /containerLogs, /exec, /attach, /portForward.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readCriLog } from "../runtime/supervised.js";
 import type { KubeletCore } from "./kubelet.js";
 import type { KubeletMetrics } from "./metrics.js";
 import { restartCount } from "./pod-state.js";
+import { attachStreaming, handleStreamingRequest } from "./streaming/index.js";
 
 export interface KubeletServer {
   url: string;
@@ -39,22 +40,15 @@ export async function startKubeletServer(core: KubeletCore, metrics: KubeletMetr
         }
         return send(200, JSON.stringify({ node: { nodeName: core.nodeName }, pods }));
       }
-      const logs = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
-      if (logs) {
-        const w = [...core.workers.values()].find((x) => x.pod.metadata.namespace === logs[1] && x.pod.metadata.name === logs[2]);
-        const c = w?.record.containers[logs[3]];
-        if (!w || !c) return send(404, JSON.stringify({ kind: "Status", status: "Failure", reason: "NotFound", message: `container ${logs[3]} of pod ${logs[1]}/${logs[2]} not found`, code: 404 }));
-        const tail = url.searchParams.get("tailLines");
-        const lines = readCriLog(core.paths.containerLog(w.pod, c.name, restartCount(c)), tail ? { tail: Number(tail) } : {});
-        return send(200, lines.map((l) => l.line + "\n").join(""), "text/plain");
-      }
+      if (handleStreamingRequest(core, req, res, url)) return;
       send(404, JSON.stringify({ kind: "Status", status: "Failure", reason: "NotFound", code: 404, message: `${url.pathname} not found` }));
     })().catch((e) => send(500, JSON.stringify({ kind: "Status", status: "Failure", message: (e as Error).message, code: 500 })));
   });
+  const endSessions = attachStreaming(server, core);
   await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(Number(m[2]), m[1] || "127.0.0.1", () => resolve()); });
   const a = server.address() as AddressInfo;
   return {
     url: `http://${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`,
-    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+    close: () => new Promise((r) => { endSessions(); server.closeAllConnections?.(); server.close(() => r()); }),
   };
 }

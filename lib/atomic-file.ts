@@ -1,5 +1,9 @@
 // Atomic file replacement: write a temporary file beside the target, fsync it, rename it over
 // the target, fsync the directory. Readers see the old content or the new, never a torn write.
+//
+// `durable: false` keeps the rename (no torn reads) but skips both fsyncs: for records that
+// describe live processes and mean nothing after a machine crash (runtime state, GC leases,
+// mounted rootfs records), where two fsyncs would be most of a container's start-up cost.
 import { open, rename, rm } from "node:fs/promises";
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, basename } from "node:path";
@@ -18,13 +22,18 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
+export interface AtomicWriteOptions {
+  /** fsync the file and its directory (default true). */
+  durable?: boolean;
+}
+
+export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644, { durable = true }: AtomicWriteOptions = {}): Promise<void> {
   const tmp = tempName(path);
   try {
     const fh = await open(tmp, "wx", mode);
     try {
       await fh.writeFile(data);
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }
@@ -33,17 +42,17 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode 
     await rm(tmp, { force: true });
     throw e;
   }
-  await fsyncDir(dirname(path));
+  if (durable) await fsyncDir(dirname(path));
 }
 
 /** The same, synchronously: for small state files written between two steps that must not interleave. */
-export function writeFileAtomicSync(path: string, data: string | Buffer, mode = 0o644): void {
+export function writeFileAtomicSync(path: string, data: string | Buffer, mode = 0o644, { durable = true }: AtomicWriteOptions = {}): void {
   const tmp = tempName(path);
   try {
     const fd = openSync(tmp, "wx", mode);
     try {
       writeFileSync(fd, data);
-      fsyncSync(fd);
+      if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

@@ -5,8 +5,8 @@
 // failure inside a cloned child. Policy (what to mount, which capabilities) is TypeScript's.
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { packagePath } from "../lib/package-root.js";
 
 /** A failed system call in the addon, or in a container's set-up before execve. */
 export class NativeError extends Error {
@@ -131,26 +131,43 @@ interface Addon {
   /** pipe2(O_CLOEXEC) → [read, write]. */
   pipe(): [number, number];
   openat2(dirfd: number, path: string, flags: number, mode?: number, resolve?: number): number;
+  /** Sets IFF_UP on `ifname` inside the network namespace at `netnsPath` (from a short-lived thread). */
+  linkUp(netnsPath: string, ifname: string): void;
+  /** One fd passed over a unix socket with SCM_RIGHTS (a console socket's pty master). */
+  recvFd(socketFd: number): number;
+  /** TIOCSWINSZ on a terminal fd. */
+  setWinsize(fd: number, rows: number, cols: number): void;
 }
+
+/**
+ * The plan's serialized form, which the addon and keel-supervisor both parse
+ * (native/src/spawn/plan_parse.h): JSON with SpawnPlan's field names, 64-bit values as decimal
+ * strings, the seccomp program in hex.
+ */
+export function serializePlan(plan: SpawnPlan): string {
+  const { seccomp, ...rest } = plan;
+  const out = seccomp ? { ...rest, seccomp: { filter: Buffer.isBuffer(seccomp.filter) ? seccomp.filter.toString("hex") : seccomp.filter, flags: seccomp.flags } } : rest;
+  return JSON.stringify(out, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+type RawAddon = Omit<Addon, "spawn"> & { spawn(plan: string): Promise<Spawned> };
 
 function load(): Addon {
   const require = createRequire(import.meta.url);
-  // Compiled to dist/native/index.js; the addon is built into native/build by cmake-js.
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, "build/Release/keel_native.node"), join(here, "../../native/build/Release/keel_native.node")];
+  // The addon is built into native/build by cmake-js.
+  const candidates = [packagePath("native/build/Release/keel_native.node")];
   const file = candidates.find((f) => existsSync(f));
   if (!file) throw new Error(`keel's native addon is not built (looked in ${candidates.join(", ")}): run 'npm run setup'`);
-  const addon = require(file) as Addon;
+  const addon = require(file) as RawAddon;
   addon.setErrorClass(NativeError);
-  return addon;
+  return { ...addon, spawn: (plan: SpawnPlan) => addon.spawn(serializePlan(plan)) };
 }
 
 export const native: Addon = load();
 
 /** Path of a helper executable built with the addon: "keel-supervisor" or "keel-pause". */
 export function nativeBinary(name: "keel-supervisor" | "keel-pause"): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, "build/Release", name), join(here, "../../native/build/Release", name)];
+  const candidates = [packagePath("native/build/Release", name)];
   const file = candidates.find((f) => existsSync(f));
   if (!file) throw new Error(`${name} is not built (looked in ${candidates.join(", ")}): run 'npm run setup'`);
   return file;

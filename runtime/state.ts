@@ -1,5 +1,5 @@
 // The runtime's state on disk: one directory per container under the root (default /run/keel),
-// holding state.json (written atomically: temp file, fsync, rename) and the exec FIFO.
+// holding state.json (written atomically: temp file, rename) and the exec FIFO.
 // This directory is the truth about containers; any later process finds them here.
 import { mkdirSync, readFileSync, readdirSync, rmSync, existsSync } from "node:fs";
 import { writeFileAtomicSync } from "../lib/atomic-file.js";
@@ -59,7 +59,9 @@ export class StateDir {
   }
 
   write(rec: ContainerRecord): void {
-    writeFileAtomicSync(join(this.dir(rec.id), "state.json"), JSON.stringify(rec), 0o600);
+    // Renamed into place but not fsync'd (as runc): the state describes processes that a machine
+    // crash ends, and the default root /run is a tmpfs.
+    writeFileAtomicSync(join(this.dir(rec.id), "state.json"), JSON.stringify(rec), 0o600, { durable: false });
   }
 
   read(id: string): ContainerRecord {

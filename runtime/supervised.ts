@@ -4,8 +4,8 @@
 // this; any later process finds the container through the runtime's state and these files.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { packagePath } from "../lib/package-root.js";
 import { nativeBinary } from "../native/index.js";
 import { RuntimeError } from "./errors.js";
 
@@ -32,7 +32,7 @@ export interface ExitRecord {
 
 // The bundled keel-runc (built by setup) loads faster than the keel CLI's module graph; this
 // runs once per container, so it sits on every pod's start path.
-const cliDir = join(dirname(fileURLToPath(import.meta.url)), "..", "cli");
+const cliDir = packagePath("dist", "cli");
 function starter(): string[] {
   const bundle = join(cliDir, "keel-runc.bundle.js");
   return existsSync(bundle) ? [bundle] : [join(cliDir, "keel-runc.js")];

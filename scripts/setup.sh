@@ -40,14 +40,9 @@ fi
 # 4. TypeScript (incremental); the two commands are runnable as they are (podman runs
 #    dist/cli/keel-runc.js as its OCI runtime)
 ./node_modules/.bin/tsc -p tsconfig.json
-# keel-runc as one bundled file: podman starts it three times per container, and a bundle loads
-# about 25-30 ms faster than ~100 separate modules (it sits in dist/cli/ so its relative paths
-# to native/ stay the same).
-./node_modules/.bin/esbuild dist/cli/keel-runc.js --bundle --platform=node --format=esm \
-  --outfile=dist/cli/keel-runc.bundle.js --external:better-sqlite3 --external:*.node --log-level=warning \
-  "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
-chmod +x dist/cli/keel.js dist/cli/keel-runc.js dist/cli/keel-runc.bundle.js
+bash scripts/bundle.sh
+chmod +x dist/cli/keel.js dist/cli/keel-runc.js dist/cli/keel-runc.bundle.js dist/bundle/keel.js
 
 # 5. The demo and test image `busybox`, built from Debian's busybox-static (reproducible; a
 #    no-op when the store already has it), so `keel run busybox ...` needs no registry.
-node dist/cli/keel.js image build --busybox >/dev/null
+node dist/bundle/keel.js image build --busybox >/dev/null

@@ -1,9 +1,11 @@
 // `keel apiserver`: runs the Kubernetes-compatible API server in the foreground.
 import type { Command } from "commander";
+import { join } from "node:path";
 import { startApiServer } from "../../controlplane/apiserver/index.js";
+import { writeNodeKubeconfig } from "../../controlplane/apiserver/pki.js";
 
 export function register(program: Command): void {
-  program
+  const apiserver = program
     .command("apiserver")
     .description("run the Kubernetes API server (HTTPS, kubectl-compatible) until interrupted")
     .option("--data-dir <dir>", "where the cluster CA and keys (mode 0600), the SQLite store (keel.db) and admin.kubeconfig live; created at first start", "/var/lib/keel")
@@ -23,5 +25,18 @@ export function register(program: Command): void {
         process.once("SIGTERM", stop);
       });
       await server.close();
+    });
+
+  apiserver
+    .command("node-kubeconfig <node>")
+    .description("write a kubeconfig for the kubelet of <node>: a client certificate CN=system:node:<node>, O=system:nodes from the cluster CA, allowed to change only that node's objects")
+    .option("--data-dir <dir>", "the API server's data directory (holds the cluster CA) (default: \"/var/lib/keel\")")
+    .option("--server <url>", "API server URL to put in the kubeconfig (default: the one in DIR/admin.kubeconfig)")
+    .option("-o, --output <path>", "where to write it (mode 0600; default DIR/node-<node>.kubeconfig)")
+    .action(async (node: string, opts: { dataDir?: string; server?: string; output?: string }, cmd: Command) => {
+      // Without positional options commander hands --data-dir to `apiserver` itself.
+      const dataDir = opts.dataDir ?? (cmd.parent?.opts() as { dataDir: string }).dataDir;
+      const out = await writeNodeKubeconfig(dataDir, node, opts.output ?? join(dataDir, `node-${node}.kubeconfig`), opts.server);
+      process.stdout.write(`${out}\n`);
     });
 }

@@ -8,7 +8,7 @@ import type { Command } from "commander";
 const DEFAULT_DIR = "/var/lib/keel/cluster";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface UpOptions { nodes: string; dataDir: string; listen: string; name?: string; detach: boolean; quiet: boolean; timeout: string }
+interface UpOptions { nodes: string; dataDir: string; listen: string; name?: string; store?: string; detach: boolean; quiet: boolean; timeout: string }
 
 async function up(o: UpOptions): Promise<void> {
   const nodes = Number(o.nodes);
@@ -29,12 +29,13 @@ async function up(o: UpOptions): Promise<void> {
   const progress = o.quiet && process.stderr.isTTY
     ? (what: string, done: number, total: number) => process.stderr.write(`\r\x1b[K[${done}/${total}] ${what}${done === total ? ` (${((Date.now() - started) / 1000).toFixed(1)} s)\n` : ""}`)
     : undefined;
-  const cluster = await clusterUp({ dataDir: o.dataDir, nodes, listen: o.listen, name: o.name, readyTimeoutMs: Number(o.timeout) * 1000, log, progress });
+  const cluster = await clusterUp({ dataDir: o.dataDir, nodes, listen: o.listen, name: o.name, store: o.store, readyTimeoutMs: Number(o.timeout) * 1000, log, progress });
   process.off("SIGINT", early);
   process.off("SIGTERM", early);
   if (!stopRequested) {
     process.stdout.write(`keel cluster: ${cluster.nodes.length} node(s) Ready, API server ${cluster.url}\n`
       + `  export KUBECONFIG=${cluster.kubeconfigPath}\n  kubectl get nodes\n`
+      + `Join a node from another machine that reaches the underlay (command also in ${o.dataDir}/join-command):\n  ${cluster.join.command}\n`
       + `Stop with Ctrl-C, or: keel cluster down --data-dir ${o.dataDir}\n`);
     await new Promise<void>((resolve) => {
       process.once("SIGINT", () => resolve());
@@ -98,6 +99,7 @@ export function register(program: Command): void {
     .option("--listen <host:port>", "the API server's address, on loopback (port 0 picks a free port)", "127.0.0.1:6443")
     .option("--name <tag>", "a tag in the names put on the machine (keel-node-<tag>-<i>), so clusters can coexist")
     .option("--timeout <seconds>", "how long to wait for every node to be Ready", "60")
+    .option("--store <store>", "sqlite (in the data dir) or etcd:http://HOST:PORT[,...] (shared with other API servers)", "sqlite")
     .option("-d, --detach", "run in the background; return once every node is Ready", false)
     .option("-q, --quiet", "do not log the components' messages (a progress line instead, on a terminal)", false)
     .addHelpText("after", "\nExamples:\n  keel cluster up --nodes 3\n  kubectl --kubeconfig /var/lib/keel/cluster/admin.kubeconfig get nodes\n")
@@ -118,4 +120,35 @@ export function register(program: Command): void {
     .option("--data-dir <dir>", "the cluster's data dir", DEFAULT_DIR)
     .option("--json", "print the status as JSON", false)
     .action(status);
+  program
+    .command("join")
+    .description("join this machine to a keel cluster as a node (kubeadm-style): verify the cluster CA, get node credentials with the bootstrap token, run the kubelet until SIGINT/SIGTERM")
+    .requiredOption("--server <url>", "the API server as `keel cluster up` printed it (https://HOST:PORT); its bootstrap endpoint is on the next port")
+    .requiredOption("--token <token>", "the bootstrap token ([a-z0-9]{6}.[a-z0-9]{16})")
+    .option("--ca-cert-hash <sha256:hex>", "the cluster CA's public key hash, as printed by `keel cluster up`")
+    .option("--discovery-token-unsafe-skip-ca-verification", "trust whatever CA the endpoint presents (token signature still checked)", false)
+    .option("--node-name <name>", "this node's name (default: the hostname)")
+    .option("--data-dir <dir>", "the node's kubelet state, logs and kubeconfig", "/var/lib/keel/node")
+    .addHelpText("after", "\nExample:\n  keel join --server https://10.250.0.1:6443 --token abcdef.0123456789abcdef --ca-cert-hash sha256:...\n")
+    .action(joinNode);
+}
+
+interface JoinCliOptions { server: string; token: string; caCertHash?: string; discoveryTokenUnsafeSkipCaVerification: boolean; nodeName?: string; dataDir: string }
+
+async function joinNode(o: JoinCliOptions): Promise<void> {
+  const { joinCluster } = await import("../../cluster/index.js");
+  let stop = false;
+  const early = () => { stop = true; };
+  process.once("SIGINT", early);
+  process.once("SIGTERM", early);
+  const node = await joinCluster({
+    server: o.server, token: o.token, caCertHash: o.caCertHash, unsafeSkipCAVerification: o.discoveryTokenUnsafeSkipCaVerification,
+    nodeName: o.nodeName, dataDir: o.dataDir, log: (m) => process.stderr.write(`${m}\n`),
+  });
+  process.off("SIGINT", early);
+  process.off("SIGTERM", early);
+  process.stdout.write(`keel join: node ${node.nodeName} joined; kubelet running (kubeconfig ${node.kubeconfigPath})\n`);
+  if (!stop) await new Promise<void>((resolve) => { process.once("SIGINT", () => resolve()); process.once("SIGTERM", () => resolve()); });
+  // Leaving: the node's pods are stopped (this machine stops being a node).
+  await node.close(true);
 }

@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .option("--rm", "remove the container when it exits")
     .option("-d, --detach", "run in the background and print the container id")
     .option("-i, --interactive", "keep stdin open (connect it to the container)")
-    .option("-t, --tty", "allocate a terminal (not supported yet)")
+    .option("-t, --tty", "give the container a terminal of its own, shown on yours (with -i, what you type goes to it)")
     .option("-e, --env <KEY=VALUE>", "set an environment variable (KEY alone takes it from here)", collect, [])
     .option("-v, --volume <SRC:DST[:ro]>", "bind-mount a host path", collect, [])
     .option("-w, --workdir <dir>", "working directory inside the container")
@@ -33,7 +33,6 @@ export function register(program: Command): void {
     .option("--privileged", "all capabilities, no seccomp, no masked paths (explicit loosening)")
     .passThroughOptions()
     .action(async (image: string, command: string[], o) => {
-      if (o.tty) throw new Error("-t/--tty is not supported yet");
       const { runImage } = await import("../containers/run.js");
       process.exitCode = await runImage(image, command, o);
     });
@@ -85,8 +84,9 @@ export function register(program: Command): void {
     .option("-w, --workdir <dir>", "working directory")
     .option("-u, --user <uid[:gid]>", "numeric user (and group)")
     .option("-i, --interactive", "connect stdin")
+    .option("-t, --tty", "give the process a terminal of its own, shown on yours")
     .passThroughOptions()
-    .action(async (ref: string, command: string[], o: { env: string[]; workdir?: string; user?: string; interactive?: boolean }) => {
+    .action(async (ref: string, command: string[], o: { env: string[]; workdir?: string; user?: string; interactive?: boolean; tty?: boolean }) => {
       const { ContainerStore } = await import("../containers/store.js");
       const { runtime } = await import("../containers/manage.js");
       const store = new ContainerStore();
@@ -95,7 +95,23 @@ export function register(program: Command): void {
       const spec = JSON.parse((await import("node:fs")).readFileSync(`${store.bundle(c.id)}/config.json`, "utf8")) as import("../../oci/runtime-spec.js").Spec;
       const base = spec.process!;
       const [uid, gid] = o.user ? o.user.split(":").map(Number) : [base.user.uid, base.user.gid];
-      const p = await rt.exec(c.id, { ...base, args: command, env: [...(base.env ?? []), ...o.env], cwd: o.workdir ?? base.cwd, user: { uid: uid!, gid: gid ?? uid!, additionalGids: base.user.additionalGids }, terminal: false }, { stdio: [o.interactive ? 0 : "ignore", "inherit", "inherit"] });
+      const proc = { ...base, args: command, env: [...(base.env ?? []), ...o.env], cwd: o.workdir ?? base.cwd, user: { uid: uid!, gid: gid ?? uid!, additionalGids: base.user.additionalGids }, terminal: !!o.tty };
+      if (o.tty) {
+        const { ConsoleRelay, userTerminalSize } = await import("../containers/terminal.js");
+        const size = userTerminalSize();
+        const terminal = await ConsoleRelay.listen();
+        try {
+          const p = await rt.exec(c.id, { ...proc, consoleSize: { height: size.rows, width: size.cols } }, { consoleSocket: terminal.path });
+          const relayed = terminal.relay({ stdin: !!o.interactive, size });
+          const st = await p.wait();
+          await relayed;
+          process.exitCode = st.exitCode ?? 128 + (st.signal ?? 0);
+        } finally {
+          terminal.close();
+        }
+        return;
+      }
+      const p = await rt.exec(c.id, proc, { stdio: [o.interactive ? 0 : "ignore", "inherit", "inherit"] });
       const st = await p.wait();
       process.exitCode = st.exitCode ?? 128 + (st.signal ?? 0);
     });

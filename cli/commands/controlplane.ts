@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .description("run the core controllers (replicaset, deployment, job, cronjob, daemonset, statefulset, horizontal pod autoscaling, garbage collector, node lifecycle, endpoints, node IPAM) against an API server")
     .requiredOption("--kubeconfig <file>", "kubeconfig of the API server to work against")
     .option("--leader-elect", "take part in leader election on the kube-system/kube-controller-manager Lease; only the leader runs controllers", false)
-    .option("--controllers <list>", "comma-separated controllers to run (default all): replicaset,deployment,job,cronjob,daemonset,statefulset,horizontalpodautoscaling,garbagecollector,nodelifecycle,endpoints,nodeipam")
+    .option("--controllers <list>", "comma-separated controllers to run (default all): replicaset,deployment,job,cronjob,daemonset,statefulset,horizontalpodautoscaling,garbagecollector,nodelifecycle,endpoints,nodeipam,serviceaccount,resourcequota")
     .option("--cluster-cidr <cidr>", "the range node podCIDRs are carved from", "10.244.0.0/16")
     .option("--node-cidr-mask-size <bits>", "the size of each node's podCIDR", "24")
     .option("--node-monitor-grace-period <seconds>", "how long a node's Lease may go unrenewed before the node is marked Unknown", "40")

@@ -21,6 +21,7 @@ export const commandGroups: CommandGroup[] = [
   { names: ["apiserver"], load: () => import("./apiserver.js") },
   { names: ["controller-manager", "scheduler", "sim-nodes"], load: () => import("./controlplane.js") },
   { names: ["kubelet"], load: () => import("./kubelet.js") },
-  { names: ["cluster"], load: () => import("./cluster.js") },
+  { names: ["cluster", "join"], load: () => import("./cluster.js") },
+  { names: ["dashboard"], load: () => import("./dashboard.js") },
   { names: ["run", "ps", "logs", "exec", "stop", "rm"], load: () => import("./containers.js") },
 ];

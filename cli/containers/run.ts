@@ -3,13 +3,14 @@
 // by default (podman's capabilities, seccomp, masked paths, no_new_privs).
 import { existsSync, writeFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { ImageService, imageConfigToProcess, resolveUser, withRuntimeEnv } from "../../images/index.js";
+import { ImageService } from "../../images/service.js";
+import { imageConfigToProcess, resolveUser, withRuntimeEnv } from "../../images/image-config.js";
 import type { Mount, Spec } from "../../oci/runtime-spec.js";
 import { defaultSpec } from "../../runtime/default-spec.js";
 import { CAPABILITIES } from "../../runtime/capabilities.js";
 import { Runtime } from "../../runtime/runtime.js";
-import { startSupervised } from "../../runtime/supervised.js";
 import { ContainerStore, type ContainerRecord } from "./store.js";
+import { ConsoleRelay, userTerminalSize } from "./terminal.js";
 
 export const CONTAINER_STATE_ROOT = process.env.KEEL_STATE_ROOT ?? "/run/keel";
 
@@ -17,6 +18,7 @@ export interface RunOptions {
   rm?: boolean;
   detach?: boolean;
   interactive?: boolean;
+  tty?: boolean;
   env: string[];
   volume: string[];
   workdir?: string;
@@ -110,6 +112,7 @@ export async function runImage(image: string, command: string[], o: RunOptions):
   const store = new ContainerStore();
   const resolved = await images.ensure(image);
   if (o.rm && o.detach) throw new UsageError("--rm and -d together are not supported yet: remove a detached container with keel rm");
+  if (o.tty && o.detach) throw new UsageError("-t with -d is not supported yet: a detached container has no terminal to attach to");
   const proc = imageConfigToProcess(resolved.config, {
     command, entrypoint: o.entrypoint !== undefined ? (o.entrypoint ? [o.entrypoint] : []) : undefined,
     env: o.env, workdir: o.workdir, user: o.user,
@@ -117,6 +120,7 @@ export async function runImage(image: string, command: string[], o: RunOptions):
   const rec: ContainerRecord = store.create({ name: o.name, image: resolved.name, imageDigest: resolved.digest, command: proc.args, detached: !!o.detach, autoRemove: !!o.rm });
   const rt = new Runtime({ root: CONTAINER_STATE_ROOT });
   let prepared = false;
+  let terminal: ConsoleRelay | undefined;
   try {
     const { rootfs } = await images.snapshots.prepare(resolved.name, rec.id);
     prepared = true;
@@ -124,16 +128,37 @@ export async function runImage(image: string, command: string[], o: RunOptions):
     const hostname = o.hostname ?? rec.id.slice(0, 12);
     const spec = buildSpec(rootfs, { args: proc.args, env: withRuntimeEnv(proc.env, { home: user.home, hostname }), cwd: proc.cwd, ...user }, o, hostname);
     spec.annotations = { "io.keel.container.name": rec.name, "io.keel.image": resolved.name };
+    if (o.tty) {
+      const size = userTerminalSize();
+      spec.process!.terminal = true;
+      spec.process!.consoleSize = { height: size.rows, width: size.cols };
+      spec.process!.env = [...(spec.process!.env ?? []).filter((e) => !e.startsWith("TERM=")), `TERM=${process.env.TERM ?? "xterm"}`];
+    }
     writeFileSync(`${store.bundle(rec.id)}/config.json`, JSON.stringify(spec, null, 2));
     if (o.detach) {
+      const { startSupervised } = await import("../../runtime/supervised.js");
       await startSupervised({ id: rec.id, root: CONTAINER_STATE_ROOT, bundle: store.bundle(rec.id), ...store.files(rec.id) });
       process.stdout.write(`${rec.id}\n`);
       return 0;
     }
-    await rt.run(rec.id, store.bundle(rec.id), { stdio: [o.interactive ? 0 : "ignore", "inherit", "inherit"] });
+    let relayed: Promise<void> | undefined;
+    if (o.tty) {
+      // The terminal's master comes back over a console socket; keel relays it (terminal.ts).
+      terminal = await ConsoleRelay.listen();
+      await rt.run(rec.id, store.bundle(rec.id), { consoleSocket: terminal.path });
+      // A relay that fails (no master received) ends the container: nobody could see or type to it.
+      relayed = terminal.relay({ stdin: !!o.interactive, size: userTerminalSize() }).catch(async (e: unknown) => {
+        await rt.kill(rec.id, "SIGKILL").catch(() => {});
+        throw e;
+      });
+      relayed.catch(() => {}); // observed after wait
+    } else {
+      await rt.run(rec.id, store.bundle(rec.id), { stdio: [o.interactive ? 0 : "ignore", "inherit", "inherit"] });
+    }
     const forward = (sig: NodeJS.Signals) => void rt.kill(rec.id, sig).catch(() => {});
     process.on("SIGINT", forward).on("SIGTERM", forward);
     const st = await rt.wait(rec.id);
+    await relayed;
     process.off("SIGINT", forward).off("SIGTERM", forward);
     if (st.oomKilled) process.stderr.write(`keel: container ${rec.name} was killed by the OOM killer (memory limit ${o.memory})\n`);
     writeFileSync(store.files(rec.id).exitFile, JSON.stringify({ exitCode: st.exitCode, signal: st.signal, finishedAt: new Date().toISOString(), oomKilled: st.oomKilled }));
@@ -142,6 +167,7 @@ export async function runImage(image: string, command: string[], o: RunOptions):
     o.rm = true; // a container that never ran is not kept
     throw e;
   } finally {
+    terminal?.close();
     if (!o.detach || o.rm) {
       // A foreground container is gone from the runtime when it exits; its record stays (for
       // `keel ps -a`) unless --rm, and its rootfs is unmounted either way.

@@ -84,7 +84,8 @@ export class ContainerStore {
     }
     const rec: ContainerRecord = { ...o, id: randomBytes(32).toString("hex"), name, created: new Date().toISOString() };
     mkdirSync(this.bundle(rec.id), { recursive: true, mode: 0o711 });
-    writeFileAtomicSync(join(this.dir(rec.id), "container.json"), JSON.stringify(rec, null, 2));
+    // A --rm container's record lives as long as its process: no need to make it durable.
+    writeFileAtomicSync(join(this.dir(rec.id), "container.json"), JSON.stringify(rec, null, 2), 0o644, { durable: !o.autoRemove });
     return rec;
   }
 

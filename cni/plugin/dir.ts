@@ -1,8 +1,6 @@
 // The folder holding keel's plugin executables (cni/bin in the source tree).
-import { fileURLToPath } from "node:url";
-import { resolve } from "node:path";
+import { packagePath } from "../../lib/package-root.js";
 
 export function keelPluginDir(): string {
-  // dist/cni/plugin/dir.js → <repo>/cni/bin
-  return resolve(fileURLToPath(new URL(".", import.meta.url)), "../../../cni/bin");
+  return packagePath("cni", "bin");
 }

@@ -10,9 +10,10 @@ import { openStore, type Store } from "../store/index.js";
 import { ensurePki, kubeconfigYaml, writeKubeconfig } from "./pki.js";
 import { ObjectStore } from "./object-store.js";
 import { Lifecycle } from "./lifecycle.js";
-import { makeRequestHandler } from "./server.js";
+import { makeRequestHandler, makeUpgradeHandler } from "./server.js";
 import { ApiError } from "./errors.js";
 import type { TokenEntry } from "./auth.js";
+import { Authorization } from "./authz/index.js";
 
 export interface ApiServerOptions {
   /** Holds the PKI, the SQLite file and admin.kubeconfig. Default /var/lib/keel. */
@@ -77,12 +78,16 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<Runni
     }
   }
   const tokens: TokenEntry[] = [{ token: pki.adminToken, user: { name: "admin", groups: ["system:masters"] } }, ...(opts.tokens ?? [])];
+  const authz = await Authorization.start({ objects, registry, serviceAccountKeyPem: pki.serviceAccountKeyPem, log });
   let address = "";
-  const handler = makeRequestHandler({ registry, objects, tokens, serverAddress: () => address, ready: () => true });
+  const routerCtx = { registry, objects, tokens, authz, serverAddress: () => address, ready: () => true };
+  const handler = makeRequestHandler(routerCtx);
   const server: Server = opts.insecureHttp
     ? createHttpServer(handler)
     : createHttpsServer({ key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.caCertPem, requestCert: true, rejectUnauthorized: false }, handler);
   server.keepAliveTimeout = 65_000;
+  const upgrades = makeUpgradeHandler(routerCtx);
+  server.on("upgrade", upgrades);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => { server.off("error", reject); resolve(); });
@@ -102,7 +107,10 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<Runni
     close() {
       closing ??= (async () => {
         await lifecycle.close();
+        await authz.close();
+        await objects.close();
         await new Promise<void>((resolve) => {
+          upgrades.closeAll();
           server.close(() => resolve());
           server.closeAllConnections();
         });

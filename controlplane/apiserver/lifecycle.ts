@@ -5,13 +5,17 @@ import type { KubeObject } from "../../api/meta.js";
 import type { ResourceInfo, ResourceRegistry } from "../../api/registry.js";
 import type { CustomResourceDefinition } from "../../api/extensions.js";
 import { ApiError } from "./errors.js";
+import { SYSTEM_PRIORITY_CLASSES } from "../../api/scheduling.js";
 import type { ObjectStore } from "./object-store.js";
+import type { Watch } from "../store/index.js";
 
 export class Lifecycle {
   private objects?: ObjectStore;
   private readonly finalizing = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
   private closed = false;
+  private crdWatch?: Watch;
+  private followed = new Map<string, CustomResourceDefinition>();
 
   constructor(private readonly registry: ResourceRegistry, private readonly log: (msg: string) => void = () => {}) {}
 
@@ -44,10 +48,61 @@ export class Lifecycle {
   /** Loads CRDs and resumes namespace deletions after a restart. */
   async start(): Promise<void> {
     const o = this.objects!;
-    const crdR = this.registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")!;
-    for (const crd of (await o.list(crdR, undefined)).items) this.registry.syncCustomResource(crd as CustomResourceDefinition);
+    await this.followCrds();
     const nsR = this.registry.get("", "v1", "namespaces")!;
     for (const ns of (await o.list(nsR, undefined)).items) if (ns.metadata.deletionTimestamp) this.track(this.finalizeNamespace(ns.metadata.name!));
+    await this.ensureSystemPriorityClasses();
+  }
+
+  /**
+   * Loads the CRDs, then follows the store's changes to them, so CRDs written through another
+   * API server on the same etcd are served here too. A broken watch re-lists and watches again.
+   */
+  private async followCrds(): Promise<void> {
+    const o = this.objects!;
+    const crdR = this.registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")!;
+    const list = await o.list(crdR, undefined);
+    const seen = new Set<string>();
+    for (const crd of list.items) { this.registry.syncCustomResource(crd as CustomResourceDefinition); seen.add(crd.metadata.name!); }
+    // On a re-list, CRDs deleted meanwhile are withdrawn.
+    for (const [name, crd] of this.followed) if (!seen.has(name)) this.registry.remove(crd.spec.group, crd.spec.names.plural);
+    this.followed = new Map(list.items.map((c) => [c.metadata.name!, c as CustomResourceDefinition]));
+    const retry = () => {
+      if (this.closed) return;
+      this.crdWatch = undefined;
+      const t = setTimeout(() => this.track(this.followCrds()), 1000);
+      t.unref();
+    };
+    this.crdWatch = await o.watch(crdR, undefined, Number(list.resourceVersion) + 1, (ev) => {
+      try {
+        const crd = JSON.parse(ev.value) as CustomResourceDefinition;
+        if (ev.type === "DELETE") {
+          this.followed.delete(crd.metadata.name!);
+          this.registry.remove(crd.spec.group, crd.spec.names.plural);
+        } else {
+          this.followed.set(crd.metadata.name!, crd);
+          this.registry.syncCustomResource(crd);
+        }
+      } catch (err) {
+        this.log(`lifecycle: bad CRD in the store at ${ev.key}: ${(err as Error).message}`);
+      }
+    }, () => retry());
+    if (this.closed) await this.crdWatch.cancel();
+  }
+
+  /** system-cluster-critical and system-node-critical exist from the first start on. */
+  private async ensureSystemPriorityClasses(): Promise<void> {
+    const o = this.objects!;
+    const pcR = this.registry.get("scheduling.k8s.io", "v1", "priorityclasses");
+    if (!pcR) return;
+    for (const pc of SYSTEM_PRIORITY_CLASSES) {
+      try {
+        await o.create(pcR, undefined, structuredClone(pc));
+      } catch (err) {
+        // Already there (a restart, or another API server on the same etcd won the race).
+        if (!(err instanceof ApiError && err.reason === "AlreadyExists")) throw err;
+      }
+    }
   }
 
   private async deleteCustomObjects(crd: CustomResourceDefinition): Promise<void> {
@@ -99,6 +154,7 @@ export class Lifecycle {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.crdWatch?.cancel().catch(() => undefined);
     await Promise.allSettled([...this.pending]);
   }
 }

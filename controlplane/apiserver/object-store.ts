@@ -11,12 +11,15 @@ import type { ResourceInfo, ResourceRegistry } from "../../api/registry.js";
 import { apiVersionOf } from "../../api/registry.js";
 import { applyDefaults } from "../../api/defaults.js";
 import { validateCreate, validateUpdate } from "../../api/validation.js";
-import { InvalidObjectError, invalid, type FieldError } from "../../api/field-errors.js";
+import { InvalidObjectError, invalid, notSupported, type FieldError } from "../../api/field-errors.js";
 import { checkAgainstSchema } from "../../api/schema-check.js";
 import { definitions } from "../../api/schemas.js";
 import { matchesFields, matchesLabels, type FieldRequirement, type Selector } from "../../api/selectors.js";
 import { ApiError, alreadyExists, badRequest, conflict, forbidden, notFound } from "./errors.js";
+import { Admission } from "./admission/index.js";
 import type { Pod } from "../../api/core.js";
+import type { PriorityClass } from "../../api/scheduling.js";
+import { PriorityAdmission, isPriorityClass } from "./priority.js";
 
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
 
@@ -85,7 +88,16 @@ const withoutMetaStatus = (o: KubeObject) => {
 };
 
 export class ObjectStore {
+  /** LimitRange and ResourceQuota admission of creates. */
+  private readonly admission = new Admission(this);
+  /** Priority admission: spec.priorityClassName → spec.priority; one global default class. */
+  private readonly priority = new PriorityAdmission(async () => (await this.list(this.registry.get("scheduling.k8s.io", "v1", "priorityclasses")!, undefined)).items as PriorityClass[]);
   constructor(readonly store: Store, readonly registry: ResourceRegistry, private readonly hooks: WriteHooks = {}) {}
+
+  /** Stops what the store's admission keeps watching. */
+  close(): Promise<void> {
+    return this.admission.close();
+  }
 
   key(r: ResourceInfo, namespace: string | undefined, name: string): string {
     return storagePrefix(r, r.namespaced ? namespace : undefined) + name;
@@ -96,6 +108,12 @@ export class ObjectStore {
     obj.apiVersion = apiVersionOf(r);
     obj.kind = r.kind;
     obj.metadata.resourceVersion = String(kv.modRevision);
+    return obj;
+  }
+
+  /** The object just stored, as a read would return it, without parsing back what was encoded. */
+  private written(obj: KubeObject, modRevision: number): KubeObject {
+    obj.metadata.resourceVersion = String(modRevision);
     return obj;
   }
 
@@ -112,13 +130,23 @@ export class ObjectStore {
   }
 
   async list(r: ResourceInfo, namespace: string | undefined, opts: ListOptions = {}): Promise<ListResult> {
+    const items: KubeObject[] = [];
+    const meta = await this.listEach(r, namespace, opts, (o) => { items.push(o); });
+    return { items, ...meta };
+  }
+
+  /**
+   * The list, one object at a time (a store page at most is held), so a large list can be
+   * written out as it is read instead of being built whole in memory first.
+   */
+  async listEach(r: ResourceInfo, namespace: string | undefined, opts: ListOptions, onItem: (o: KubeObject) => void, afterPage?: () => Promise<void>): Promise<Omit<ListResult, "items">> {
     const prefix = storagePrefix(r, r.namespaced ? namespace : undefined);
     const matches = (o: KubeObject) =>
       (!opts.labelSelector || matchesLabels(opts.labelSelector, o.metadata.labels)) && (!opts.fieldSelector || matchesFields(opts.fieldSelector, o));
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
     const revision = opts.resourceVersion && opts.resourceVersion !== "0" && !opts.continue ? Number(opts.resourceVersion) : undefined;
     if (revision !== undefined && !Number.isSafeInteger(revision)) throw badRequest(`invalid resourceVersion ${JSON.stringify(opts.resourceVersion)}`);
-    const items: KubeObject[] = [];
+    let count = 0;
     let cont = opts.continue;
     let rev = 0;
     // Read pages until `limit` matching items are found; the continue token we hand out starts
@@ -131,16 +159,17 @@ export class ObjectStore {
       for (const kv of page.items) {
         const o = this.decode(r, kv);
         if (!matches(o)) continue;
-        items.push(o);
-        if (limit && items.length === limit) {
+        onItem(o);
+        if (limit && ++count === limit) {
           const isLastOfStore = !page.continue && kv === page.items[page.items.length - 1];
-          return { items, resourceVersion: String(rev), continue: isLastOfStore ? undefined : encodeContinue({ revision: rev, startKey: keyAfter(kv.key) }) };
+          return { resourceVersion: String(rev), continue: isLastOfStore ? undefined : encodeContinue({ revision: rev, startKey: keyAfter(kv.key) }) };
         }
       }
       if (!page.continue) break;
       cont = page.continue;
+      await afterPage?.(); // e.g. until the client has read what was sent
     }
-    return { items, resourceVersion: String(rev) };
+    return { resourceVersion: String(rev) };
   }
 
   /** Decodes unknown fields, applies fieldValidation, and checks types against the schema. */
@@ -204,10 +233,14 @@ export class ObjectStore {
     obj.kind = r.kind;
     if (!m.name && m.generateName) m.name = m.generateName + Array.from({ length: 5 }, () => GENERATE_CHARS[randomInt(GENERATE_CHARS.length)]).join("");
     if (m.resourceVersion) throw badRequest("resourceVersion should not be set on objects to be created");
+    await this.admission.mutate(r, obj);
     this.prepareForCreate(r, obj);
     applyDefaults(r.group, r.kind, obj);
+    if (r.group === "" && r.kind === "Pod") await this.priority.admitPod(obj as Pod);
     this.validate(r, obj);
+    if (isPriorityClass(r)) await this.priority.admitClass(r, obj as PriorityClass);
     await this.checkNamespace(r, m.namespace);
+    await this.admission.validate(r, obj, opts);
     if (opts.dryRun) {
       if (await this.store.get(this.key(r, m.namespace, m.name!))) throw alreadyExists(r, m.name!);
       return obj;
@@ -221,7 +254,8 @@ export class ObjectStore {
       if (err instanceof KeyExistsError) throw alreadyExists(r, m.name!);
       throw err;
     }
-    const out = this.decode(r, kv);
+    const out = this.written(obj, kv.modRevision);
+    if (isPriorityClass(r)) this.priority.invalidate();
     this.hooks.afterWrite?.(r, out, false);
     return out;
   }
@@ -368,6 +402,7 @@ export class ObjectStore {
       }
     }
     this.validate(r, obj, old);
+    if (isPriorityClass(r)) await this.priority.admitClass(r, obj as PriorityClass);
     if (opts.dryRun) { m.resourceVersion = om.resourceVersion; return obj; }
     // An object being deleted whose last finalizer is gone is deleted now.
     const pending = [...(m.finalizers ?? []), ...(r.group === "" && r.kind === "Namespace" ? ((obj.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [])];
@@ -388,7 +423,8 @@ export class ObjectStore {
     }
     try {
       const kv = await this.store.update(this.key(r, om.namespace, name), this.encode(obj), modRevision);
-      const out = this.decode(r, kv);
+      const out = this.written(obj, kv.modRevision);
+      if (isPriorityClass(r)) this.priority.invalidate();
       this.hooks.afterWrite?.(r, out, false);
       return out;
     } catch (err) {
@@ -409,6 +445,7 @@ export class ObjectStore {
       const kv = await this.store.get(key);
       if (!kv) throw notFound(r, name);
       const cur = this.decode(r, kv);
+      if (isPriorityClass(r)) this.priority.checkDelete(r, name);
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== cur.metadata.uid) throw new ApiError(409, "Conflict", `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`);
       if (pre?.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion) {
@@ -423,20 +460,28 @@ export class ObjectStore {
         if (cur.metadata.deletionTimestamp && cur.metadata.deletionGracePeriodSeconds !== undefined) grace = Math.min(grace, cur.metadata.deletionGracePeriodSeconds);
       }
       const finalizers = [...(cur.metadata.finalizers ?? [])];
+      // Foreground and Orphan deletion are finalizers the garbage collector acts on and removes
+      // (foregroundDeletion: dependents go first; orphan: dependents lose their ownerReference).
+      const policy = policyFinalizer(opts.propagationPolicy);
       if (r.group === "" && r.kind === "Namespace") {
         if (PROTECTED_NAMESPACES.has(name)) throw forbidden(`namespaces ${JSON.stringify(name)} is forbidden: this namespace may not be deleted`, { name, kind: "namespaces" });
         for (const f of (cur.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) finalizers.push(`spec:${f}`);
         if (opts.propagationPolicy === "Orphan") finalizers.push("orphan");
       }
+      const addPolicy = policy && !(r.group === "" && r.kind === "Namespace") && !finalizers.includes(policy);
+      if (addPolicy) finalizers.push(policy);
       const graceful = finalizers.length > 0 || grace > 0;
       if (opts.dryRun) return { object: cur, gone: !graceful };
       try {
         if (graceful) {
           const next = structuredClone(cur);
           const m = next.metadata;
-          if (!m.deletionTimestamp || (m.deletionGracePeriodSeconds ?? 0) > grace) {
-            m.deletionTimestamp = new Date(Math.floor(Date.now() / 1000) * 1000 + grace * 1000).toISOString().replace(".000Z", "Z");
-            m.deletionGracePeriodSeconds = grace;
+          if (addPolicy) m.finalizers = [...(m.finalizers ?? []).filter((f) => f !== "orphan" && f !== "foregroundDeletion"), policy!];
+          if (!m.deletionTimestamp || (m.deletionGracePeriodSeconds ?? 0) > grace || addPolicy) {
+            if (!m.deletionTimestamp || (m.deletionGracePeriodSeconds ?? 0) > grace) {
+              m.deletionTimestamp = new Date(Math.floor(Date.now() / 1000) * 1000 + grace * 1000).toISOString().replace(".000Z", "Z");
+              m.deletionGracePeriodSeconds = grace;
+            }
             if (r.kind === "Namespace" && r.group === "") next.status = { ...((next.status as object) ?? {}), phase: "Terminating" };
             const kv2 = await this.store.update(key, this.encode(next), kv.modRevision);
             const out = this.decode(r, kv2);
@@ -459,6 +504,7 @@ export class ObjectStore {
   }
 
   private async afterDelete(r: ResourceInfo, obj: KubeObject): Promise<void> {
+    if (isPriorityClass(r)) this.priority.invalidate();
     if (r.group === "" && r.kind === "Service") await this.releaseServiceIp(obj);
     await this.hooks.afterWrite?.(r, obj, true);
   }
@@ -467,6 +513,14 @@ export class ObjectStore {
   watch(r: ResourceInfo, namespace: string | undefined, fromRevision: number, onEvent: (ev: StoreWatchEvent) => void, onError: (err: Error) => void): Promise<Watch> {
     return this.store.watch(storagePrefix(r, r.namespaced ? namespace : undefined), fromRevision, onEvent, onError);
   }
+}
+
+/** The finalizer a deletion's propagationPolicy asks for (Background needs none). */
+function policyFinalizer(policy: string | undefined): string | undefined {
+  if (policy === undefined || policy === "" || policy === "Background") return undefined;
+  if (policy === "Foreground") return "foregroundDeletion";
+  if (policy === "Orphan") return "orphan";
+  throw new InvalidObjectError("DeleteOptions", "meta.k8s.io", "", [notSupported("propagationPolicy", policy, ["Foreground", "Background", "Orphan"])]);
 }
 
 /** A CRD is accepted at once: keel has no name conflicts to wait for. */

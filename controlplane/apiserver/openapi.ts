@@ -6,6 +6,9 @@ import { createHash } from "node:crypto";
 import type { ResourceInfo, ResourceRegistry } from "../../api/registry.js";
 import { definitions } from "../../api/schemas.js";
 import type { Schema } from "../../api/schema-dsl.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { encodeOpenapiV2 } from "./openapi-v2-proto.js";
+import { sendJson } from "./http-util.js";
 
 type Doc = Record<string, unknown>;
 
@@ -178,4 +181,111 @@ export function parseOpenapiV3Path(rest: string): { group: string; version: stri
   if (parts[0] === "api" && parts.length === 2) return { group: "", version: parts[1] };
   if (parts[0] === "apis" && parts.length === 3) return { group: parts[1], version: parts[2] };
   return undefined;
+}
+
+// --- OpenAPI v2 (Swagger 2.0): one document for every group/version, from the same
+// definitions and operations as v3. kubectl reads it (as protobuf) for `explain
+// --output=plaintext-openapiv2` and, when v3 is unavailable, for apply's validation check.
+
+const V2 = "#/definitions/";
+
+/** A v3 schema written the v2 way: a lone `allOf: [$ref]` is a `$ref`; v3-only keywords go. */
+function v2Schema(s: unknown): unknown {
+  if (Array.isArray(s)) return s.map(v2Schema);
+  if (!s || typeof s !== "object") return s;
+  const src = s as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(src)) {
+    if (k === "nullable" || k === "anyOf" || k === "oneOf" || k === "not") continue;
+    if (k === "allOf" && Array.isArray(v) && v.length === 1 && (v[0] as Schema).$ref) { out.$ref = (v[0] as Schema).$ref; continue; }
+    out[k] = k === "properties" || k === "x-kubernetes-group-version-kind" || k === "enum" || k === "default" || k === "example"
+      ? (k === "properties" ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([n, p]) => [n, v2Schema(p)])) : v)
+      : v2Schema(v);
+  }
+  // v2 arrays must say what their items are (kubectl's parser rejects an array without one).
+  if (out.type === "array" && !out.items) out.items = {};
+  return out;
+}
+
+/** A v3 operation (parameters with schema, requestBody, content) in v2 form (body parameter, schema). */
+function v2Operation(op: Doc): Doc {
+  const { requestBody, responses, parameters, ...rest } = op as Doc & { requestBody?: { content: Record<string, { schema: unknown }>; required?: boolean }; responses?: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>; parameters?: Doc[] };
+  const params: Doc[] = (parameters ?? []).map(v2Parameter);
+  if (requestBody) {
+    const first = Object.values(requestBody.content)[0];
+    params.unshift({ name: "body", in: "body", required: true, schema: first?.schema ?? {} });
+  }
+  const out: Doc = { ...rest, consumes: requestBody ? Object.keys(requestBody.content) : ["*/*"], produces: ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"], schemes: ["https"] };
+  if (params.length) out.parameters = params;
+  out.responses = Object.fromEntries(Object.entries(responses ?? {}).map(([code, r]) => {
+    const schema = r.content ? Object.values(r.content)[0]?.schema : undefined;
+    return [code, schema ? { description: r.description, schema } : { description: r.description }];
+  }));
+  return out;
+}
+
+function v2Parameter(p: Doc): Doc {
+  const { schema, ...rest } = p as Doc & { schema?: Record<string, unknown> };
+  return { ...rest, ...(schema ?? {}) };
+}
+
+const v2Cache = new WeakMap<ResourceRegistry, { version: number; doc: Doc; proto?: Uint8Array }>();
+
+/** The whole v2 document (cached per registry version). */
+export function openapiV2Document(registry: ResourceRegistry): Doc {
+  const hit = v2Cache.get(registry);
+  if (hit && hit.version === registry.version) return hit.doc;
+  const doc = buildV2(registry);
+  v2Cache.set(registry, { version: registry.version, doc });
+  return doc;
+}
+
+/** The v2 document as gnostic protobuf, the form kubectl asks for (encoded once per registry version). */
+export function openapiV2Protobuf(registry: ResourceRegistry): Uint8Array {
+  const doc = openapiV2Document(registry);
+  const hit = v2Cache.get(registry)!;
+  return (hit.proto ??= encodeOpenapiV2(doc));
+}
+
+function buildV2(registry: ResourceRegistry): Doc {
+  const defs: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(definitions)) defs[k] = v2Schema(withRefs(v, V2));
+  const paths: Record<string, Doc> = {};
+  for (const r of registry.all()) {
+    if (r.review) continue;
+    for (const [p, item] of Object.entries(operations(r, V2))) {
+      const v2Item: Doc = {};
+      for (const [method, op] of Object.entries(item)) {
+        v2Item[method] = method === "parameters" ? (op as unknown as Doc[]).map(v2Parameter) : v2Operation(op as Doc);
+      }
+      paths[p] = v2Item;
+    }
+    if (r.custom) {
+      defs[schemaName(r)] = v2Schema(withRefs(customSchema(r), V2));
+      defs[schemaName(r) + "List"] = v2Schema(withRefs(listSchema(r), V2));
+    }
+  }
+  return {
+    swagger: "2.0",
+    info: { title: "Kubernetes", version: "v1.32.0" },
+    paths,
+    definitions: defs,
+    securityDefinitions: { BearerToken: { type: "apiKey", description: "Bearer Token authentication", name: "authorization", in: "header" } },
+    security: [{ BearerToken: [] }],
+  };
+}
+
+export const OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+
+/** Answers GET /openapi/v2: protobuf when the client asks for it (kubectl does), JSON otherwise. */
+export function sendOpenapiV2(registry: ResourceRegistry, req: IncomingMessage, res: ServerResponse): void {
+  const accept = req.headers.accept ?? "";
+  if (accept.includes(OPENAPI_V2_PROTOBUF)) {
+    const body = openapiV2Protobuf(registry);
+    // Answered as kube-openapi does: Go's mime parser refuses the "@" of the requested name.
+    res.writeHead(200, { "Content-Type": "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", "Content-Length": body.byteLength, Vary: "Accept" });
+    res.end(body);
+    return;
+  }
+  sendJson(res, 200, openapiV2Document(registry), { Vary: "Accept" });
 }

@@ -1,6 +1,8 @@
 // The cluster's PKI, created in the data directory at first start and reused after:
-// a CA, the API server's serving certificate, an admin client certificate (O=system:masters)
-// and an admin bearer token. Private keys are written with mode 0600.
+// a CA, the API server's serving certificate, an admin client certificate (O=system:masters),
+// an admin bearer token, and the key that signs service account tokens (sa.key). Private keys
+// are written with mode 0600. Client certificates for other identities (a node's
+// CN=system:node:NAME, O=system:nodes) are issued from the same CA on demand.
 import "reflect-metadata"; // @peculiar/x509 needs the Reflect metadata polyfill loaded first
 import * as x509 from "@peculiar/x509";
 import { webcrypto, randomBytes, X509Certificate } from "node:crypto";
@@ -29,6 +31,8 @@ export interface ClusterPki {
   adminCertPem: string;
   adminKeyPem: string;
   adminToken: string;
+  /** PKCS#8 PEM of the ECDSA P-256 key that signs service account tokens. */
+  serviceAccountKeyPem: string;
 }
 
 function pem(label: string, der: ArrayBuffer): string {
@@ -72,6 +76,57 @@ async function issue(ca: { cert: x509.X509Certificate; key: CryptoKey }, subject
   return { cert: cert.toString("pem") + "\n", key: await keyPem(keys.privateKey) };
 }
 
+/** An X.509 subject with one CN and one O per group (kube reads groups from O). */
+function subjectName(cn: string, groups: string[]): string {
+  // Commas, pluses and the like are escaped as RFC 4514 says; "system:node:x" needs none.
+  const esc = (v: string) => v.replace(/([,+"\\<>;=])/g, "\\$1");
+  return [`CN=${esc(cn)}`, ...groups.map((g) => `O=${esc(g)}`)].join(", ");
+}
+
+async function loadCa(dir: string): Promise<{ cert: x509.X509Certificate; key: CryptoKey }> {
+  const p = (f: string) => join(dir, f);
+  if (!existsSync(p("ca.crt")) || !existsSync(p("ca.key"))) throw new PkiError(dir, "no cluster CA here (ca.crt, ca.key): start the API server with this data directory first");
+  return {
+    cert: new x509.X509Certificate(readFileSync(p("ca.crt"), "utf8")),
+    key: (await webcrypto.subtle.importKey("pkcs8", derOf(readFileSync(p("ca.key"), "utf8")), ALG, true, ["sign"])) as unknown as CryptoKey,
+  };
+}
+
+/** A client certificate from the cluster CA for user `cn` in `groups` (valid one year). */
+export async function issueClientCertificate(dataDir: string, cn: string, groups: string[] = []): Promise<{ certPem: string; keyPem: string; caCertPem: string }> {
+  const dir = join(dataDir, "pki");
+  const ca = await loadCa(dir);
+  const c = await issue(ca, subjectName(cn, groups), "client", []);
+  return { certPem: c.cert, keyPem: c.key, caCertPem: readFileSync(join(dir, "ca.crt"), "utf8") };
+}
+
+export class NodeNameError extends Error {
+  constructor(readonly nodeName: string) {
+    super(`invalid node name ${JSON.stringify(nodeName)}: must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.')`);
+    this.name = "NodeNameError";
+  }
+}
+
+/**
+ * Writes a kubeconfig for the kubelet of `nodeName`: a client certificate CN=system:node:NAME,
+ * O=system:nodes, which the node authorizer lets touch only that node's objects. `server`
+ * defaults to the one in DIR/admin.kubeconfig. Returns the path written (mode 0600).
+ */
+export async function writeNodeKubeconfig(dataDir: string, nodeName: string, outPath: string, server?: string): Promise<string> {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(nodeName) || nodeName.length > 253) throw new NodeNameError(nodeName);
+  const url = server ?? serverOfKubeconfig(join(dataDir, "admin.kubeconfig"));
+  const c = await issueClientCertificate(dataDir, `system:node:${nodeName}`, ["system:nodes"]);
+  writeKubeconfig(outPath, kubeconfigYaml({ server: url, caCertPem: c.caCertPem, clientCertPem: c.certPem, clientKeyPem: c.keyPem, user: `system:node:${nodeName}` }));
+  return outPath;
+}
+
+function serverOfKubeconfig(path: string): string {
+  if (!existsSync(path)) throw new PkiError(path, "no admin kubeconfig to take the server address from: pass the server URL");
+  const m = /^\s*server:\s*(\S+)\s*$/m.exec(readFileSync(path, "utf8"));
+  if (!m) throw new PkiError(path, "no server address in the kubeconfig");
+  return m[1];
+}
+
 /** Loads the PKI from `dataDir/pki`, creating whatever is missing. */
 export async function ensurePki(dataDir: string, extraSans: string[] = []): Promise<ClusterPki> {
   const dir = join(dataDir, "pki");
@@ -100,23 +155,29 @@ export async function ensurePki(dataDir: string, extraSans: string[] = []): Prom
     }
     const ca = { cert: caCert, key: caKey };
     const sans = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", hostname(), "127.0.0.1", "::1", "10.96.0.1", ...extraSans];
-    // Re-issue the serving certificate when a new address must be covered.
+    // Re-issue the serving certificate when a new address must be covered, keeping the ones an
+    // earlier start added. IPs compare in one spelling: Node prints ::1 as 0:0:0:0:0:0:0:1.
+    const canonical = (s: string) => (isIP(s) === 6 ? new URL(`http://[${s}]`).hostname.slice(1, -1) : s);
     let needServer = !existsSync(p("apiserver.crt")) || !existsSync(p("apiserver.key"));
+    let kept: string[] = [];
     if (!needServer) {
       const cur = new X509Certificate(readFileSync(p("apiserver.crt")));
-      const have = cur.subjectAltName ?? "";
-      needServer = sans.some((s) => !have.includes(isIP(s) ? `IP Address:${s}` : `DNS:${s}`));
+      kept = (cur.subjectAltName ?? "").split(/,\s*/).map((e) => e.replace(/^(DNS|IP Address):/, "")).filter(Boolean).map(canonical);
+      needServer = sans.some((s) => !kept.includes(canonical(s)));
     }
     if (needServer) {
-      const s = await issue(ca, "CN=kube-apiserver", "server", [...new Set(sans)]);
+      const s = await issue(ca, "CN=kube-apiserver", "server", [...new Set([...kept, ...sans.map(canonical)])]);
       writeFileSync(p("apiserver.crt"), s.cert);
       writeSecret(p("apiserver.key"), s.key);
     }
-    if (!existsSync(p("admin.crt")) || !existsSync(p("admin.key"))) {
-      const a = await issue(ca, "CN=admin, O=system:masters", "client", []);
+    // An admin certificate without O=system:masters would be refused by the authorizer: re-issue it.
+    const adminIsMaster = () => new X509Certificate(readFileSync(p("admin.crt"))).subject.split("\n").includes("O=system:masters");
+    if (!existsSync(p("admin.crt")) || !existsSync(p("admin.key")) || !adminIsMaster()) {
+      const a = await issue(ca, subjectName("admin", ["system:masters"]), "client", []);
       writeFileSync(p("admin.crt"), a.cert);
       writeSecret(p("admin.key"), a.key);
     }
+    if (!existsSync(p("sa.key"))) writeSecret(p("sa.key"), await keyPem((await newKeys()).privateKey));
     if (!existsSync(p("admin.token"))) writeSecret(p("admin.token"), randomBytes(32).toString("base64url") + "\n");
     return {
       dir,
@@ -126,6 +187,7 @@ export async function ensurePki(dataDir: string, extraSans: string[] = []): Prom
       adminCertPem: readFileSync(p("admin.crt"), "utf8"),
       adminKeyPem: readFileSync(p("admin.key"), "utf8"),
       adminToken: readFileSync(p("admin.token"), "utf8").trim(),
+      serviceAccountKeyPem: readFileSync(p("sa.key"), "utf8"),
     };
   } catch (err) {
     if (err instanceof PkiError) throw err;

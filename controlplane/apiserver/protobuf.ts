@@ -64,12 +64,39 @@ const JobSpec: MessageSchema = {
   7: f("backoffLimit", "int", { ptr: true }), 8: f("ttlSecondsAfterFinished", "int", { ptr: true }), 9: f("completionMode", "string"), 10: f("suspend", "bool", { ptr: true }),
 };
 
+// rbac.authorization.k8s.io/v1 (kubectl create role|clusterrole|rolebinding|clusterrolebinding).
+const PolicyRule: MessageSchema = {
+  1: f("verbs", "string", { repeated: true }), 2: f("apiGroups", "string", { repeated: true }), 3: f("resources", "string", { repeated: true }),
+  4: f("resourceNames", "string", { repeated: true }), 5: f("nonResourceURLs", "string", { repeated: true }),
+};
+const RbacBinding: MessageSchema = {
+  1: meta,
+  2: f("subjects", { msg: { 1: f("kind", "string"), 2: f("apiGroup", "string", { ptr: true }), 3: f("name", "string"), 4: f("namespace", "string") } }, { repeated: true }),
+  3: f("roleRef", { msg: { 1: f("apiGroup", "string", { ptr: true }), 2: f("kind", "string"), 3: f("name", "string") } }),
+};
+
 const KINDS: Record<string, MessageSchema> = {
+  "rbac.authorization.k8s.io/v1/Role": { 1: meta, 2: f("rules", { msg: PolicyRule }, { repeated: true }) },
+  "rbac.authorization.k8s.io/v1/ClusterRole": {
+    1: meta, 2: f("rules", { msg: PolicyRule }, { repeated: true }), 3: f("aggregationRule", { msg: { 1: f("clusterRoleSelectors", { msg: LabelSelector }, { repeated: true }) } }),
+  },
+  "rbac.authorization.k8s.io/v1/RoleBinding": RbacBinding,
+  "rbac.authorization.k8s.io/v1/ClusterRoleBinding": RbacBinding,
+  // kubectl create token
+  "authentication.k8s.io/v1/TokenRequest": {
+    1: meta,
+    2: f("spec", { msg: {
+      1: f("audiences", "string", { repeated: true }), 4: f("expirationSeconds", "int", { ptr: true }),
+      3: f("boundObjectRef", { msg: { 1: f("kind", "string"), 2: f("apiVersion", "string"), 3: f("name", "string"), 4: f("uid", "string") } }),
+    } }),
+  },
   "v1/Namespace": {
     1: meta,
     2: { name: "spec", type: { msg: { 1: { name: "finalizers", type: "string", repeated: true } } } },
     3: { name: "status", type: { msg: { 1: { name: "phase", type: "string" } } } },
   },
+  // kubectl create quota
+  "v1/ResourceQuota": { 1: meta, 2: f("spec", { msg: { 1: f("hard", { map: "quantity" }), 2: f("scopes", "string", { repeated: true }) } }), 3: f("status", { msg: {} }) },
   "v1/ConfigMap": {
     1: meta, 2: { name: "data", type: { map: "string" } }, 3: { name: "binaryData", type: { map: "bytes" } }, 4: { name: "immutable", type: "bool" },
   },

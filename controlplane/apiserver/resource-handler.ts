@@ -12,6 +12,7 @@ import { applyPatch, parsePatchBody, patchTypeOf } from "./patch.js";
 import { serverSideApply } from "./server-side-apply.js";
 import { TABLE_CONTENT_TYPE, toTable, wantsTable } from "./tables.js";
 import { serveWatch } from "./watch.js";
+import { sendListStream } from "./list-stream.js";
 
 export interface ResourceRequest {
   resource: ResourceInfo;
@@ -114,10 +115,11 @@ export async function handleResource(objects: ObjectStore, rr: ResourceRequest, 
           }, res, (fn) => { req.on("close", fn); res.on("close", fn); });
           return;
         }
-        const list = await objects.list(r, namespace, { ...sel, limit: intParam(q, "limit"), continue: q.get("continue") ?? undefined, resourceVersion: q.get("resourceVersion") ?? undefined });
+        const listOpts = { ...sel, limit: intParam(q, "limit"), continue: q.get("continue") ?? undefined, resourceVersion: q.get("resourceVersion") ?? undefined };
+        if (!asTable) return sendListStream(objects, r, namespace, listOpts, res);
+        const list = await objects.list(r, namespace, listOpts);
         const meta = { resourceVersion: list.resourceVersion, ...(list.continue ? { continue: list.continue } : {}) };
-        if (asTable) sendJson(res, 200, toTable(r, list.items, meta, q.get("includeObject") ?? undefined), {}, TABLE_CONTENT_TYPE);
-        else sendJson(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r), metadata: meta, items: list.items });
+        sendJson(res, 200, toTable(r, list.items, meta, q.get("includeObject") ?? undefined), {}, TABLE_CONTENT_TYPE);
         return;
       }
       if (method === "POST") {

@@ -7,14 +7,21 @@ import { AGGREGATED_DISCOVERY_TYPE, aggregatedDiscovery, apiGroup, apiGroupList,
 import { ApiError, toApiError, unauthorized } from "./errors.js";
 import { sendError, sendJson } from "./http-util.js";
 import type { ObjectStore } from "./object-store.js";
-import { openapiV3Document, openapiV3Index, parseOpenapiV3Path } from "./openapi.js";
+import { openapiV3Document, openapiV3Index, parseOpenapiV3Path, sendOpenapiV2 } from "./openapi.js";
 import { handleResource } from "./resource-handler.js";
 import { handleReview } from "./reviews.js";
+import { handleMetrics, METRICS_GROUP } from "./metrics/index.js";
+import { handlePodStreaming, proxyPodUpgrade, refuseUpgrade, STREAMING_SUBRESOURCES } from "./streaming/index.js";
+import type { Duplex } from "node:stream";
+import { forbiddenError, requestAttributes, type Authorization } from "./authz/index.js";
+import { handleTokenRequest } from "./authz/serviceaccount-tokens.js";
 
 export interface RouterContext {
   registry: ResourceRegistry;
   objects: ObjectStore;
   tokens: TokenEntry[];
+  /** RBAC + node authorizer and service account tokens; without it every user is admin. */
+  authz?: Authorization;
   serverAddress: () => string;
   ready: () => boolean;
 }
@@ -38,11 +45,17 @@ export function makeRequestHandler(ctx: RouterContext) {
 async function route(ctx: RouterContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", "http://keel");
   const path = url.pathname.replace(/\/+$/, "") || "/";
-  const user = authenticate(req, ctx.tokens);
+  let user = await authenticate(req, ctx.tokens, ctx.authz && ((t) => ctx.authz!.authenticateToken(t)));
   if (!isPublicPath(path) && !user) {
     req.resume();
     sendError(res, unauthorized());
     return;
+  }
+  if (user && ctx.authz && !isPublicPath(path)) {
+    const verdict = await ctx.authz.check(user, req, url);
+    if ("error" in verdict) { req.resume(); return sendError(res, verdict.error); }
+    req = verdict.req; // a replay when a check read the body
+    user = verdict.user; // another one when impersonating (kubectl --as)
   }
   const method = req.method ?? "GET";
   if (path === "/healthz" || path === "/livez" || path === "/readyz" || path.startsWith("/healthz/") || path.startsWith("/livez/") || path.startsWith("/readyz/")) {
@@ -55,6 +68,7 @@ async function route(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
   }
   if (path === "/api" && method === "GET") return sendJson(res, 200, apiVersions(ctx.serverAddress()), { Vary: "Accept" });
   if (path === "/apis" && method === "GET") return sendJson(res, 200, apiGroupList(ctx.registry), { Vary: "Accept" });
+  if (path === "/openapi/v2" && method === "GET") return sendOpenapiV2(ctx.registry, req, res);
   if (path === "/openapi/v3") return sendJson(res, 200, openapiV3Index(ctx.registry));
   if (path.startsWith("/openapi/v3/")) {
     const gv = parseOpenapiV3Path(path.slice("/openapi/v3/".length));
@@ -92,6 +106,38 @@ async function route(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
   if (!r) return sendError(res, new ApiError(404, "NotFound", "the server could not find the requested resource"));
   if (r.namespaced && !namespace && name) return sendError(res, new ApiError(404, "NotFound", "the server could not find the requested resource"));
   if (!r.namespaced && namespace) return sendError(res, new ApiError(404, "NotFound", "the server could not find the requested resource"));
-  if (r.review) return handleReview(r, user!, req, res);
+  if (r.review) return handleReview(r, user!, req, res, ctx.authz);
+  if (r.group === METRICS_GROUP) return handleMetrics(ctx.objects, { resource: r, namespace, name, subresource: sub }, req, res, url);
+  if (ctx.authz && r.group === "" && r.plural === "serviceaccounts" && sub === "token" && name && namespace) return handleTokenRequest(ctx.authz.signer, ctx.objects, ctx.registry, namespace, name, req, res);
+  if (r.group === "" && r.plural === "pods" && namespace && name && sub && STREAMING_SUBRESOURCES.has(sub)) return handlePodStreaming(ctx, namespace, name, sub, req, res, url);
   await handleResource(ctx.objects, { resource: r, namespace, name, subresource: sub }, req, res, url);
+}
+
+/**
+ * Connection upgrades (pods/exec, attach, portforward): checked as requests are, then proxied to
+ * the kubelet. `closeAll` ends the sessions still open (closeAllConnections does not see them).
+ */
+export function makeUpgradeHandler(ctx: RouterContext) {
+  const open = new Set<Duplex>();
+  const handler = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on("error", () => {});
+    open.add(socket);
+    socket.on("close", () => open.delete(socket));
+    void (async () => {
+      const url = new URL(req.url ?? "/", "http://keel");
+      const user = await authenticate(req, ctx.tokens, ctx.authz && ((t) => ctx.authz!.authenticateToken(t)));
+      if (!user) throw unauthorized();
+      if (ctx.authz) {
+        const verdict = await ctx.authz.check(user, req, url);
+        if ("error" in verdict) throw verdict.error;
+        // A WebSocket upgrade is a GET, yet it can run commands: kube-apiserver (1.31+,
+        // AuthorizePodWebsocketUpgradeCreatePermission) also asks for "create" on the subresource.
+        const create = requestAttributes(verdict.user, "POST", url);
+        const v = await ctx.authz.authorize(create);
+        if (!v.allowed) throw forbiddenError(create, v.reason);
+      }
+      await proxyPodUpgrade(ctx, req, socket, head, url);
+    })().catch((e) => refuseUpgrade(socket, toApiError(e)));
+  };
+  return Object.assign(handler, { closeAll: () => { for (const s of open) s.destroy(); } });
 }

@@ -16,6 +16,55 @@ import { toTable } from "./tables.js";
 /** How much a slow watcher may have queued before its watch is ended. */
 const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
 
+/**
+ * One store event as every watcher of it needs it: decoded once, and each watch line serialized
+ * once, however many watchers receive it (the store hands the same event object to all of its
+ * watchers). Keyed by API version, since a custom resource may be watched through several.
+ * The decoded objects are shared: nothing here or in toTable mutates them.
+ */
+class SharedEvent {
+  private curObj?: KubeObject;
+  private prevObj?: KubeObject | null;
+  private readonly lines = new Map<string, Buffer>();
+  constructor(private readonly objects: ObjectStore, private readonly r: ResourceInfo, private readonly ev: StoreEvent) {}
+
+  get cur(): KubeObject | undefined {
+    if (this.ev.type !== "PUT") return undefined;
+    return (this.curObj ??= this.objects.decode(this.r, { value: this.ev.value, modRevision: this.ev.modRevision }));
+  }
+
+  get prev(): KubeObject | undefined {
+    if (this.prevObj === undefined) {
+      this.prevObj = this.ev.prevValue !== undefined ? this.objects.decode(this.r, { value: this.ev.prevValue, modRevision: this.ev.modRevision }) : null;
+    }
+    return this.prevObj ?? undefined;
+  }
+
+  get hasPrev(): boolean { return this.ev.prevValue !== undefined; }
+
+  /** The JSON line for `type` carrying the current ("cur") or previous ("prev") object. */
+  line(type: string, which: "cur" | "prev"): Buffer {
+    const k = type + which;
+    let b = this.lines.get(k);
+    if (!b) {
+      b = Buffer.from(JSON.stringify({ type, object: which === "cur" ? this.cur : this.prev }) + "\n");
+      this.lines.set(k, b);
+    }
+    return b;
+  }
+}
+
+const sharedEvents = new WeakMap<StoreEvent, Map<string, SharedEvent>>();
+
+function sharedEvent(objects: ObjectStore, r: ResourceInfo, ev: StoreEvent): SharedEvent {
+  let byVersion = sharedEvents.get(ev);
+  if (!byVersion) { byVersion = new Map(); sharedEvents.set(ev, byVersion); }
+  const v = apiVersionOf(r);
+  let se = byVersion.get(v);
+  if (!se) { se = new SharedEvent(objects, r, ev); byVersion.set(v, se); }
+  return se;
+}
+
 export interface WatchRequest {
   resource: ResourceInfo;
   namespace?: string;
@@ -52,16 +101,25 @@ export async function serveWatch(objects: ObjectStore, req: WatchRequest, res: S
   };
   onClose(finish);
 
+  const write = (chunk: Buffer | string) => {
+    res.write(chunk);
+    // A client that stops reading is dropped rather than buffered without bound; it will
+    // re-list and watch again, as client-go does when a watch ends.
+    if (res.writableLength > MAX_BUFFERED_BYTES) finish();
+  };
+  /** Sends a shared event's line (serialized once for all watchers) unless a table is wanted. */
+  const sendShared = (se: SharedEvent, type: "ADDED" | "MODIFIED" | "DELETED", which: "cur" | "prev") => {
+    if (closed) return;
+    if (req.asTable) send({ type, object: (which === "cur" ? se.cur : se.prev)! });
+    else write(se.line(type, which));
+  };
   const send = (ev: WatchEvent) => {
     if (closed) return;
     let object: unknown = ev.object;
     if (req.asTable && ev.type !== "ERROR" && ev.type !== "BOOKMARK") {
       object = toTable(r, [ev.object as KubeObject], { resourceVersion: (ev.object as KubeObject).metadata.resourceVersion }, req.includeObject);
     }
-    res.write(JSON.stringify({ type: ev.type, object }) + "\n");
-    // A client that stops reading is dropped rather than buffered without bound; it will
-    // re-list and watch again, as client-go does when a watch ends.
-    if (res.writableLength > MAX_BUFFERED_BYTES) finish();
+    write(JSON.stringify({ type: ev.type, object }) + "\n");
   };
   const bookmark = (extra?: Record<string, string>) => send({
     type: "BOOKMARK",
@@ -85,17 +143,18 @@ export async function serveWatch(objects: ObjectStore, req: WatchRequest, res: S
     }
     watch = await objects.watch(r, req.namespace, from, (ev: StoreEvent) => {
       if (closed) return;
-      const cur = ev.type === "PUT" ? objects.decode(r, { value: ev.value, modRevision: ev.modRevision }) : undefined;
-      const prev = ev.prevValue !== undefined ? objects.decode(r, { value: ev.prevValue, modRevision: ev.modRevision }) : undefined;
+      const se = sharedEvent(objects, r, ev);
       lastRv = ev.modRevision;
       if (ev.type === "DELETE") {
-        if (matches(prev)) send({ type: "DELETED", object: prev! });
+        if (matches(se.prev)) sendShared(se, "DELETED", "prev");
         return;
       }
-      const now = matches(cur), before = matches(prev);
-      if (now && before) send({ type: "MODIFIED", object: cur! });
-      else if (now) send({ type: "ADDED", object: cur! });
-      else if (before) send({ type: "DELETED", object: cur! });
+      // Without selectors the previous object need not be decoded: only whether there was one.
+      const filtered = !!(req.name || req.labelSelector || req.fieldSelector);
+      const now = matches(se.cur), before = filtered ? matches(se.prev) : se.hasPrev;
+      if (now && before) sendShared(se, "MODIFIED", "cur");
+      else if (now) sendShared(se, "ADDED", "cur");
+      else if (before) sendShared(se, "DELETED", "cur");
     }, (err) => {
       send({ type: "ERROR", object: toApiError(err).toStatus() });
       finish();

@@ -2,7 +2,7 @@
 // concurrencyPolicy (Allow / Forbid / Replace), startingDeadlineSeconds, suspend and the
 // success / failure history limits.
 import type { CronJob, Job } from "../../api/apps.js";
-import { R, isAlreadyExists, isNotFound, splitKey } from "../kit/index.js";
+import { R, isAlreadyExists, isConflict, isNotFound, splitKey } from "../kit/index.js";
 import { Controller, controllerOf, stableJson, type ControllerContext } from "./context.js";
 import { lastRunBetween, nextRun, parseCron, CronScheduleError } from "./cron.js";
 
@@ -35,9 +35,14 @@ export class CronJobController extends Controller {
     const owned = this.jobs.byIndex("owner", cj.metadata.uid!).filter((j) => controllerOf(j)?.uid === cj.metadata.uid && !j.metadata.deletionTimestamp);
     let active = owned.filter((j) => !finishedType(j));
     const now = this.now();
-    const since = Date.parse(cj.status?.lastScheduleTime ?? cj.metadata.creationTimestamp ?? iso(now));
+    // The latest start is the newer of the status's and the one its Jobs record: a status write
+    // lost to a conflict must not make the controller forget (or repeat) a start.
+    const started = [cj.status?.lastScheduleTime, ...owned.map((j) => j.metadata.annotations?.[SCHEDULED_TIMESTAMP_ANNOTATION])]
+      .filter((t): t is string => !!t && !Number.isNaN(Date.parse(t)))
+      .sort((a, b) => Date.parse(a) - Date.parse(b));
+    let lastScheduleTime = started.length ? iso(Date.parse(started[started.length - 1]!)) : undefined;
+    const since = Date.parse(lastScheduleTime ?? cj.metadata.creationTimestamp ?? iso(now));
     const due = cj.spec?.suspend ? undefined : lastRunBetween(sched, since, now);
-    let lastScheduleTime = cj.status?.lastScheduleTime;
     const deadline = cj.spec?.startingDeadlineSeconds;
     if (due !== undefined && !(deadline !== undefined && now - due > deadline * 1000)) {
       const policy = cj.spec?.concurrencyPolicy ?? "Allow";
@@ -75,7 +80,13 @@ export class CronJobController extends Controller {
       ...(successes.length ? { lastSuccessfulTime: successes[successes.length - 1] } : cj.status?.lastSuccessfulTime ? { lastSuccessfulTime: cj.status.lastSuccessfulTime } : {}),
     };
     if (stableJson(cj.status ?? {}) !== stableJson(status)) {
-      try { await this.ctx.client.patchStatus(R.cronjobs, namespace, cj.metadata.name!, [{ op: "add", path: "/status", value: status }], "json"); } catch (err) { if (!isNotFound(err)) throw err; }
+      // Conditional on the resourceVersion this status was computed from: a status written from
+      // a stale cache would drop a lastScheduleTime written since (and start a Job twice).
+      const ops = [{ op: "replace", path: "/metadata/resourceVersion", value: cj.metadata.resourceVersion }, { op: "add", path: "/status", value: status }];
+      try { await this.ctx.client.patchStatus(R.cronjobs, namespace, cj.metadata.name!, ops, "json"); } catch (err) {
+        if (isConflict(err)) return this.queue.addAfter(key, 50); // the newer object is on its way: reconcile that
+        if (!isNotFound(err)) throw err;
+      }
     }
     const next = nextRun(sched, now);
     if (next !== undefined && this.ctx.now === undefined) this.queue.addAfter(key, next - now + 50);

@@ -1,14 +1,16 @@
 // The DaemonSet controller: one pod per eligible node (nodeSelector matches, NoSchedule /
 // NoExecute taints tolerated), placed through the scheduler by node affinity on metadata.name
 // (as Kubernetes does since 1.12); rolling update replaces out-of-date pods maxUnavailable at a
-// time.
+// time. Each template gets a ControllerRevision (kubectl rollout history|undo read and patch them).
 import type { Node, Pod, Taint, Toleration } from "../../api/core.js";
 import type { DaemonSet } from "../../api/apps.js";
+import type { ControllerRevision } from "../../api/policy.js";
 import { R, isNotFound, splitKey } from "../kit/index.js";
-import { Controller, Expectations, controllerOf, isPodActive, isPodReady, shortHash, stableJson, randomSuffix, podFromTemplate, type ControllerContext } from "./context.js";
+import { Controller, Expectations, controllerOf, isPodActive, isPodReady, stableJson, randomSuffix, podFromTemplate, type ControllerContext } from "./context.js";
 import { TAINT_NOT_READY, TAINT_UNREACHABLE } from "./node-lifecycle.js";
+import { CONTROLLER_REVISIONS, REVISION_HASH_LABEL, RevisionHistory, templateHash } from "./controller-revision.js";
 
-export const REVISION_HASH_LABEL = "controller-revision-hash";
+export { REVISION_HASH_LABEL };
 
 /** The tolerations every daemon pod gets, so node trouble does not evict it. */
 const DAEMON_TOLERATIONS: Toleration[] = [
@@ -35,11 +37,15 @@ export class DaemonSetController extends Controller {
   private readonly nodes = this.ctx.informers.get<Node>(R.nodes);
   private readonly pods = this.ctx.informers.get<Pod>(R.pods);
   private readonly expectations = new Expectations();
+  private readonly history = new RevisionHistory(this.ctx.client, this.ctx.informers.get<ControllerRevision>(CONTROLLER_REVISIONS), "DaemonSet");
 
   constructor(ctx: ControllerContext) { super("daemonset", ctx); }
 
   register(): void {
-    this.dss.addEventHandler({ add: (o) => this.enqueue(o), update: (_, o) => this.enqueue(o) });
+    this.dss.addEventHandler({
+      add: (o) => this.enqueue(o), update: (_, o) => this.enqueue(o),
+      delete: (o) => { void this.history.removeAll(o).catch((err) => this.ctx.log(`daemonset: revisions of ${o.metadata.name}: ${(err as Error).message}`)); },
+    });
     const all = () => { for (const d of this.dss.list()) this.enqueue(d); };
     this.nodes.addEventHandler({ add: all, update: (a, b) => { if (stableJson(a.metadata.labels) !== stableJson(b.metadata.labels) || stableJson(a.spec?.taints) !== stableJson(b.spec?.taints)) all(); }, delete: all });
     const owner = (p: Pod) => { const r = controllerOf(p); return r?.kind === "DaemonSet" ? this.dss.byIndex("uid", r.uid)[0] : undefined; };
@@ -62,8 +68,9 @@ export class DaemonSetController extends Controller {
     const ds = this.dss.get(key);
     if (!ds || ds.metadata.deletionTimestamp) return;
     const { namespace } = splitKey(key);
-    const hash = shortHash(stableJson(ds.spec?.template));
+    const hash = templateHash(ds.spec?.template);
     const pods = this.pods.byIndex("owner", ds.metadata.uid!).filter((p) => controllerOf(p)?.uid === ds.metadata.uid && isPodActive(p));
+    await this.history.sync(ds, hash, pods);
     const byNode = new Map<string, Pod[]>();
     for (const p of pods) { const n = daemonPodNode(p) ?? ""; byNode.set(n, [...(byNode.get(n) ?? []), p]); }
     const nodes = this.nodes.list().filter((n) => this.eligible(ds, n));

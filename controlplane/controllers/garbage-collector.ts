@@ -6,7 +6,7 @@ import { R, isNotFound, isConflict, resourceByKind, type Resource, type Informer
 import { Controller, type ControllerContext } from "./context.js";
 
 /** The kinds the collector watches as dependents and owners. */
-const WATCHED: Resource[] = [R.pods, R.replicasets, R.deployments, R.daemonsets, R.statefulsets, R.jobs, R.cronjobs, R.endpointslices, R.endpoints, R.services, R.configmaps, R.secrets];
+const WATCHED: Resource[] = [R.pods, R.replicasets, R.deployments, R.daemonsets, R.statefulsets, R.jobs, R.cronjobs, R.endpointslices, R.endpoints, R.services, R.configmaps, R.secrets, R.serviceaccounts, R.leases, R.nodes];
 
 export class GarbageCollector extends Controller {
   private readonly infs = new Map<string, Informer>();

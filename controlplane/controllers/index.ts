@@ -14,9 +14,13 @@ import { DaemonSetController } from "./daemonset.js";
 import { StatefulSetController } from "./statefulset.js";
 import { CronJobController } from "./cronjob.js";
 import { HpaController } from "./hpa.js";
+import { ServiceAccountsController } from "./serviceaccounts.js";
+import { ResourceQuotaController } from "./resourcequota.js";
 
 export { SharedInformers, Controller, FreshCache, Expectations, isPodReady, isPodActive, type ControllerContext } from "./context.js";
+export { ServiceAccountsController } from "./serviceaccounts.js";
 export { ReplicaSetController, DeploymentController, GarbageCollector, NodeLifecycleController, EndpointsController, NodeIpamController, JobController, DaemonSetController, StatefulSetController, CronJobController, HpaController };
+export { ResourceQuotaController, RESOURCE_QUOTAS } from "./resourcequota.js";
 export { MetricsApiSource, replicasFor, type MetricsSource, type PodUsage } from "./hpa.js";
 export { parseCron, nextRun, lastRunBetween, CronScheduleError } from "./cron.js";
 export { REVISION_ANNOTATION, resolveFenceposts } from "./deployment.js";
@@ -34,6 +38,8 @@ export const CONTROLLERS = {
   statefulset: StatefulSetController,
   cronjob: CronJobController,
   horizontalpodautoscaling: HpaController,
+  serviceaccount: ServiceAccountsController,
+  resourcequota: ResourceQuotaController,
 } as const;
 export type ControllerName = keyof typeof CONTROLLERS;
 

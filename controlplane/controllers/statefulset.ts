@@ -1,12 +1,14 @@
 // The StatefulSet controller: pods NAME-0 … NAME-(n-1) with stable names and hostnames; with
 // OrderedReady (the default) pod i is created only once 0 … i-1 are Running and Ready, scale-down
 // removes the highest ordinal first, one at a time; RollingUpdate replaces pods from the highest
-// ordinal down to the partition, one at a time.
+// ordinal down to the partition, one at a time. Each template gets a ControllerRevision
+// (status.currentRevision/updateRevision name them; kubectl rollout history|undo use them).
 import type { Pod } from "../../api/core.js";
 import type { StatefulSet } from "../../api/apps.js";
+import type { ControllerRevision } from "../../api/policy.js";
 import { R, isNotFound, isAlreadyExists, splitKey } from "../kit/index.js";
-import { Controller, controllerOf, isPodReady, shortHash, stableJson, podFromTemplate, type ControllerContext } from "./context.js";
-import { REVISION_HASH_LABEL } from "./daemonset.js";
+import { Controller, controllerOf, isPodReady, stableJson, podFromTemplate, type ControllerContext } from "./context.js";
+import { CONTROLLER_REVISIONS, REVISION_HASH_LABEL, RevisionHistory, templateHash } from "./controller-revision.js";
 
 export const POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name";
 export const POD_INDEX_LABEL = "apps.kubernetes.io/pod-index";
@@ -20,10 +22,15 @@ export class StatefulSetController extends Controller {
   private readonly sets = this.ctx.informers.get<StatefulSet>(R.statefulsets);
   private readonly pods = this.ctx.informers.get<Pod>(R.pods);
 
+  private readonly history = new RevisionHistory(this.ctx.client, this.ctx.informers.get<ControllerRevision>(CONTROLLER_REVISIONS), "StatefulSet");
+
   constructor(ctx: ControllerContext) { super("statefulset", ctx); }
 
   register(): void {
-    this.sets.addEventHandler({ add: (o) => this.enqueue(o), update: (_, o) => this.enqueue(o) });
+    this.sets.addEventHandler({
+      add: (o) => this.enqueue(o), update: (_, o) => this.enqueue(o),
+      delete: (o) => { void this.history.removeAll(o).catch((err) => this.ctx.log(`statefulset: revisions of ${o.metadata.name}: ${(err as Error).message}`)); },
+    });
     const onPod = (p: Pod) => { const r = controllerOf(p); if (r?.kind === "StatefulSet") { const s = this.sets.byIndex("uid", r.uid)[0]; if (s) this.enqueue(s); } };
     this.pods.addEventHandler({ add: onPod, update: (_, p) => onPod(p), delete: onPod });
   }
@@ -34,13 +41,14 @@ export class StatefulSetController extends Controller {
     const { namespace } = splitKey(key);
     const want = set.spec?.replicas ?? 1;
     const ordered = (set.spec?.podManagementPolicy ?? "OrderedReady") === "OrderedReady";
-    const hash = shortHash(stableJson(set.spec?.template));
+    const hash = templateHash(set.spec?.template);
     const pods = new Map<number, Pod>();
     for (const p of this.pods.byIndex("owner", set.metadata.uid!)) {
       if (controllerOf(p)?.uid !== set.metadata.uid) continue;
       const i = ordinal(set, p);
       if (i >= 0) pods.set(i, p);
     }
+    await this.history.sync(set, hash, [...pods.values()]);
     const ready = (p: Pod | undefined) => !!p && isPodReady(p);
     // A failed pod is replaced (deleted first; recreated on a later pass under the same name).
     for (const [i, p] of pods) {
@@ -78,14 +86,16 @@ export class StatefulSetController extends Controller {
       }
     }
     const live = [...pods.values()].filter((p) => !p.metadata.deletionTimestamp);
+    // Until a rolling update is done, the current revision is the one the not-yet-updated pods run.
+    const currentHash = [...live].sort((a, b) => ordinal(set, a) - ordinal(set, b)).map((p) => p.metadata.labels?.[REVISION_HASH_LABEL]).find((h) => h && h !== hash) ?? hash;
     const status: NonNullable<StatefulSet["status"]> = {
       observedGeneration: set.metadata.generation,
       replicas: live.length,
       readyReplicas: live.filter(isPodReady).length,
       availableReplicas: live.filter(isPodReady).length,
-      currentReplicas: live.filter((p) => p.metadata.labels?.[REVISION_HASH_LABEL] === hash).length,
+      currentReplicas: live.filter((p) => p.metadata.labels?.[REVISION_HASH_LABEL] === currentHash).length,
       updatedReplicas: live.filter((p) => p.metadata.labels?.[REVISION_HASH_LABEL] === hash).length,
-      currentRevision: `${set.metadata.name}-${hash}`,
+      currentRevision: `${set.metadata.name}-${currentHash}`,
       updateRevision: `${set.metadata.name}-${hash}`,
     };
     if (stableJson(set.status ?? {}) === stableJson(status)) return;

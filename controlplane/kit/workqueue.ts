@@ -1,6 +1,9 @@
 // A work queue of keys (client-go's workqueue): a key added many times while waiting is handed
 // out once; a key being processed is never handed to a second worker (it is re-queued after);
 // failures come back with exponential back-off.
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface WorkQueueOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -40,7 +43,9 @@ export class WorkQueue {
     const existing = this.timers.get(key) as (NodeJS.Timeout & { due?: number }) | undefined;
     if (existing && (existing.due ?? Infinity) <= due) return;
     if (existing) clearTimeout(existing);
-    const t = setTimeout(() => { this.timers.delete(key); this.add(key); }, ms) as NodeJS.Timeout & { due?: number };
+    // Node fires a timer of more than 2^31-1 ms (24.8 days, e.g. a yearly CronJob) after 1 ms:
+    // wait at most that long; the key's controller then simply asks again for the rest.
+    const t = setTimeout(() => { this.timers.delete(key); this.add(key); }, Math.min(ms, MAX_TIMER_MS)) as NodeJS.Timeout & { due?: number };
     t.due = due;
     this.timers.set(key, t);
   }

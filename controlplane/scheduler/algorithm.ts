@@ -18,7 +18,7 @@ import type { NodeInfo } from "./node-info.js";
 import type { PodInfo } from "./pod-info.js";
 import type { Profile } from "./profile.js";
 import { seededRng, shuffle, type Rng } from "./random.js";
-import { LOCAL_SCORES, type LocalScore, type ScoreContext } from "./scores.js";
+import { cellMix, LOCAL_SCORES, type LocalScore, type ScoreContext } from "./scores.js";
 
 export interface ScheduleResult {
   /** The chosen node, or undefined when no node is feasible. */
@@ -41,6 +41,8 @@ class ClassEntry {
   verdict: Uint8Array; // 0 feasible, else 1 + index of the failing local filter
   scoreOk: Uint8Array;
   score: Float64Array;
+  /** The algorithm's score epoch the cached scores belong to (the cell's mix changed: scores are stale). */
+  scoreEpoch = 0;
   /** Where this class's last relaxed scan started: the next pod of the class re-examines the same window, so its cached verdicts and scores hit. */
   start = -1;
   constructor(size: number, public epoch: number) {
@@ -55,6 +57,8 @@ class ClassEntry {
 export type Nominations = ReadonlyMap<string, readonly PodInfo[]>;
 
 const MAX_CLASSES = 512;
+/** The cell's mix moves in steps of 2^(1/32) (about 2 %): finer changes keep cached scores. */
+const MIX_STEP = 1 / 32;
 const VISIT_BLOCK = 64;
 
 export class SchedulingAlgorithm {
@@ -73,6 +77,10 @@ export class SchedulingAlgorithm {
   private nodeEpoch = 0;
   private lastStructure = -1;
   private lastImageCount = -1;
+  /** Whether a score reads the cell's mix, its current (stepped) value, and the epoch of cached scores. */
+  private readonly usesMix: boolean;
+  private mix = 1;
+  private scoreEpoch = 0;
 
   constructor(readonly cache: SchedulerCache, profile: Profile) {
     this.profile = profile;
@@ -83,6 +91,16 @@ export class SchedulingAlgorithm {
     this.wInterPod = profile.scores.InterPodAffinity ?? 0;
     this.wSpread = profile.scores.ZoneSpread ?? 0;
     this.rng = seededRng(profile.seed);
+    this.usesMix = (profile.scores.Hybrid ?? 0) > 0;
+  }
+
+  /** Follow the cell's mix (for the hybrid score) in steps, invalidating cached scores when it moves. */
+  private updateMix(): void {
+    const c = this.cache;
+    const raw = cellMix(c.allocCpuTotal, c.allocMemoryTotal, c.scoreCpuTotal, c.scoreMemoryTotal);
+    if (Math.abs(Math.log2(raw) - Math.log2(this.mix)) <= MIX_STEP) return;
+    this.mix = raw;
+    this.scoreEpoch++;
   }
 
   /** Node-local filters in order; returns 0 if all pass, else 1 + the failing filter's index. */
@@ -159,6 +177,7 @@ export class SchedulingAlgorithm {
       e = new ClassEntry(Math.max(size, 16), this.nodeEpoch);
       if (this.classes.size >= MAX_CLASSES) this.classes.delete(this.classes.keys().next().value!);
     }
+    if (e.scoreEpoch !== this.scoreEpoch) { e.scoreOk.fill(0); e.scoreEpoch = this.scoreEpoch; }
     this.classes.set(p.classKey, e);
     return e;
   }
@@ -188,6 +207,7 @@ export class SchedulingAlgorithm {
     const failedFilters = new Set<string>();
     const res: ScheduleResult = { node: undefined, reasons, failedFilters, evaluated: 0, feasible: 0, score: -Infinity };
     if (N === 0) { reasons.set("no nodes available", 0); return res; }
+    if (this.usesMix) this.updateMix();
     const entry = t.equivalenceClasses || t.scoreCaching ? this.classEntry(p) : null;
     const eq = t.equivalenceClasses && entry !== null;
     const sc = t.scoreCaching && entry !== null;
@@ -197,7 +217,7 @@ export class SchedulingAlgorithm {
     // Constant part of the global score on the fast path (preferred pod affinity indifferent = 50).
     const fastConst = zoneScore !== null && this.wInterPod ? this.wInterPod * 50 : 0;
     const gens = cache.gens, zoneIds = cache.zoneIds, wSpread = this.wSpread;
-    const ctx: ScoreContext = { imageNodes: cache.imageNodes, nodeCount: N };
+    const ctx: ScoreContext = { imageNodes: cache.imageNodes, nodeCount: N, mix: this.mix };
     const want = t.relaxedRandomization ? Math.min(N, Math.max(t.minFeasibleNodes, Math.ceil((N * t.feasiblePercent) / 100))) : N;
     const order = t.relaxedRandomization ? this.visitOrder(N) : null;
     let start = 0;

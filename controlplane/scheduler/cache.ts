@@ -42,6 +42,14 @@ export class SchedulerCache {
   zoneIds = new Int32Array(64);
   /** Zone name → small integer id (ids are never reused). */
   readonly zoneIndex = new Map<string, number>();
+  /**
+   * Cell totals for scores that weigh a node against the whole cell (the hybrid's resource
+   * mix): allocatable over the listed nodes, requests (with the scoring defaults) over all pods.
+   */
+  allocCpuTotal = 0;
+  allocMemoryTotal = 0;
+  scoreCpuTotal = 0;
+  scoreMemoryTotal = 0;
 
   constructor(private readonly now: () => number = Date.now, readonly assumeTtlMs = 30_000) {}
 
@@ -56,9 +64,11 @@ export class SchedulerCache {
     if (!name) throw new CacheError("ENODE", "", "node without metadata.name");
     let info = this.byName.get(name);
     if (!info) { info = new NodeInfo(name); this.byName.set(name, info); }
-    if (info.index >= 0) this.forImages(info, -1);
+    if (info.index >= 0) { this.forImages(info, -1); this.allocCpuTotal -= info.allocCpu; this.allocMemoryTotal -= info.allocMemory; }
     else { info.index = this.list.length; this.list.push(info); this.structureVersion++; }
     info.setNode(node);
+    this.allocCpuTotal += info.allocCpu;
+    this.allocMemoryTotal += info.allocMemory;
     this.sync(info);
     this.forImages(info, +1);
     this.version++;
@@ -71,6 +81,8 @@ export class SchedulerCache {
     const info = this.byName.get(name);
     if (!info || info.index < 0) return;
     this.forImages(info, -1);
+    this.allocCpuTotal -= info.allocCpu;
+    this.allocMemoryTotal -= info.allocMemory;
     const last = this.list.pop()!;
     if (last !== info) { last.index = info.index; this.list[info.index] = last; last.generation = nextGeneration(); this.sync(last); }
     info.index = -1;
@@ -110,6 +122,8 @@ export class SchedulerCache {
     if (!n) { n = new NodeInfo(nodeName); this.byName.set(nodeName, n); }
     n.addPod(info);
     this.sync(n);
+    this.scoreCpuTotal += info.scoreCpu;
+    this.scoreMemoryTotal += info.scoreMemory;
     if (info.owner) {
       let o = this.owners.get(info.owner);
       if (!o) { o = { byZone: new Map(), byNode: new Map(), total: 0 }; this.owners.set(info.owner, o); }
@@ -126,6 +140,8 @@ export class SchedulerCache {
     if (!n) return;
     n.removePod(st.info);
     this.sync(n);
+    this.scoreCpuTotal -= st.info.scoreCpu;
+    this.scoreMemoryTotal -= st.info.scoreMemory;
     const o = st.info.owner ? this.owners.get(st.info.owner) : undefined;
     if (o) {
       o.total--;
@@ -179,6 +195,17 @@ export class SchedulerCache {
     this.attach(info, node);
     this.pods.set(info.uid, { info, node, assumed: false, bindingDone: true, deadline: Infinity });
     return info;
+  }
+
+  /**
+   * The watch confirms a pod this cache assumed onto `nodeName`: mark it bound without
+   * compiling the pod again. False when the pod is not assumed there (the caller compiles it).
+   */
+  confirmAssumed(uid: string, nodeName: string): boolean {
+    const st = this.pods.get(uid);
+    if (!st?.assumed || st.node !== nodeName) return false;
+    st.assumed = false;
+    return true;
   }
 
   updatePod(pod: PodLike, nodeName?: string): PodInfo {

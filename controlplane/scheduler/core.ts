@@ -74,6 +74,9 @@ export class Scheduler {
   }
 
   onPodUpdate(pod: PodLike): void {
+    // The most common update by far: the binding this scheduler made, seen on the watch.
+    const uid = pod.metadata?.uid, node = pod.spec?.nodeName, ph = pod.status?.phase;
+    if (uid && node && ph !== "Succeeded" && ph !== "Failed" && this.cache.confirmAssumed(uid, node)) { this.clearNomination(uid); return; }
     const info = compilePod(pod);
     const phase = pod.status?.phase;
     if (phase === "Succeeded" || phase === "Failed") { this.onPodDelete(info); return; }
@@ -128,6 +131,9 @@ export class Scheduler {
     if (ok) { this.cache.finishBinding(uid); return; }
     this.cache.forgetPod(uid);
     if (q) this.queue.markBackoff(q);
+    // The assumed room is free again: pods that found none may fit now (kube-scheduler moves
+    // them on a failed binding too, as for a deleted pod).
+    this.queue.onClusterEvent("PodDelete");
   }
 
   nominatedNodeOf(uid: string): string | undefined { return this.nominatedNode.get(uid); }

@@ -12,6 +12,8 @@ export interface ScoreContext {
   /** How many nodes hold each image (image locality scales by how widespread an image is). */
   imageNodes: ReadonlyMap<string, number>;
   nodeCount: number;
+  /** The cell's resource mix (see cellMix), followed in steps so that cached scores stay valid a while. */
+  mix?: number;
 }
 
 /** Fractions of cpu and memory that would be allocated with the pod on the node. */
@@ -41,20 +43,40 @@ export function balancedAllocation(p: PodInfo, n: NodeInfo): number {
 
 /**
  * Borg's hybrid: best fit, but penalize *stranded* resources, those left free on a node that
- * cannot be used because another resource there is (nearly) exhausted. After placing the pod,
- * the free fractions are fc and fm; min(fc, fm) of each is still usable by a task of the node's
- * shape, and |fc - fm| is stranded. Score = utilization - strandedPenalty × stranded, so among
- * nodes that are equally full the one that strands less wins, and a node is not filled in one
- * dimension only.
+ * cannot be used because another resource there is exhausted. What counts as stranded depends
+ * on the cell, not only on the node: when the cell's pods ask for memory in a larger share of
+ * its capacity than cpu (the cell's mix, cpu fraction / memory fraction, below 1), memory runs
+ * out first and cpu is left over everywhere, and that leftover cpu strands nothing. So a node
+ * is balanced when its own used fractions follow the cell's mix (c = mix × m), and the penalty
+ * is the distance from that line: |c − mix·m| when memory is scarcer, |c/mix − m| when cpu is
+ * (so that it stays within 0..1). A node that keeps the cell's mix fills both resources to
+ * the point where the cell as a whole runs out, so the last pods find room. With mix 1 (an
+ * unknown or balanced cell) this is the node-shape stranding |fc − fm|.
+ * Score = utilization − STRANDED_PENALTY × stranded, mapped to 0..100.
+ * Measured on the packing benchmark (6,000 Borg-like tasks, 11 seeds, p90): penalty 1 with
+ * mix 1 (the node-shape hybrid) needed 2.8 % more machines than the lower bound; with the
+ * cell's mix, penalty 6 needs 1.1 % (0.8-1.5 % on traces of other seeds; penalty 4: 1.1-2.6 %,
+ * 12: 0.4-3.5 %). Penalties below 2 made best fit strand the cell's scarce resource.
  */
-export function hybrid(p: PodInfo, n: NodeInfo): number {
+export function hybrid(p: PodInfo, n: NodeInfo, ctx?: ScoreContext): number {
   const [c, m] = usedFractions(p, n);
-  const fc = 1 - c, fm = 1 - m;
-  const used = 1 - (fc + fm) / 2;
-  const stranded = Math.abs(fc - fm);
+  const mix = ctx?.mix ?? 1;
+  const stranded = mix <= 1 ? Math.abs(c - mix * m) : Math.abs(c / mix - m);
+  const used = (c + m) / 2;
   return (100 * (used - STRANDED_PENALTY * stranded + STRANDED_PENALTY)) / (1 + STRANDED_PENALTY);
 }
-export const STRANDED_PENALTY = 1;
+export const STRANDED_PENALTY = 6;
+
+/**
+ * The cell's mix for the hybrid: the fraction of cell cpu requested over the fraction of cell
+ * memory requested, clamped to [1/4, 4]; 1 while the cell is (nearly) empty.
+ */
+export function cellMix(allocCpu: number, allocMemory: number, reqCpu: number, reqMemory: number): number {
+  if (allocCpu <= 0 || allocMemory <= 0 || reqCpu <= 0 || reqMemory <= 0) return 1;
+  const fc = reqCpu / allocCpu, fm = reqMemory / allocMemory;
+  if (fc + fm < 0.01) return 1;
+  return Math.min(4, Math.max(0.25, fc / fm));
+}
 
 /** Prefer nodes that already hold the pod's images, scaled by how few nodes have them (kube's ImageLocality). */
 const MIN_IMAGE = 23 * 1024 * 1024, MAX_IMAGE = 1000 * 1024 * 1024;

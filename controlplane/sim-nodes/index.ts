@@ -5,6 +5,7 @@
 import type { Node, Pod, Taint } from "../../api/core.js";
 import type { Condition } from "../../api/meta.js";
 import { Informer, KubeClient, R, isAlreadyExists, isConflict, isNotFound, microTime, type ClientConfig, type Lease } from "../kit/index.js";
+import { startSimStatsServer, KUBELET_ENDPOINT_ANNOTATION, type SimStatsServer } from "./stats-server.js";
 
 export interface SimNodeSpec {
   name: string;
@@ -22,6 +23,12 @@ export interface SimNodesOptions {
   leaseDurationSeconds?: number;
   /** How many API calls run at once (default 16). */
   concurrency?: number;
+  /**
+   * false: nodes and Leases only, no fake kubelet (pods bound to the nodes stay Pending), as
+   * kwok without pod life cycles; the scheduler benchmark uses it to measure create → bound
+   * without one status write per pod competing with the bindings. Default true.
+   */
+  runPods?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -49,6 +56,8 @@ export class SimNodes {
   private readonly pods: Informer<Pod>;
   private readonly nodeCache: Informer<Node>;
   private ticker?: NodeJS.Timeout;
+  /** Each node's /stats/summary (for metrics.k8s.io), on one loopback port. */
+  private stats?: SimStatsServer;
   private readonly inFlight = new Set<string>();
   private closed = false;
   private readonly finishing = new Map<string, NodeJS.Timeout>();
@@ -67,9 +76,16 @@ export class SimNodes {
   names(): string[] { return [...this.nodes.keys()]; }
 
   async start(): Promise<void> {
+    this.stats = await startSimStatsServer({ podsOn: (n) => this.pods.byIndex("node", n), state: (n) => { const x = this.nodes.get(n); return !x ? "unknown" : x.alive ? "alive" : "dead"; } });
     await pool([...this.nodes.values()], this.concurrency, (n) => this.register(n));
     await this.nodeCache.start();
     await pool([...this.nodes.values()], this.concurrency, (n) => this.renew(n));
+    if (this.o.runPods !== false) await this.startPods();
+    const every = this.o.leaseRenewMs ?? 10_000;
+    this.ticker = setInterval(() => void pool([...this.nodes.values()].filter((n) => n.alive), this.concurrency, (n) => this.renew(n)), every);
+  }
+
+  private async startPods(): Promise<void> {
     this.pods.addEventHandler({
       add: (p) => this.onPod(p), update: (_, p) => this.onPod(p),
       delete: (p) => {
@@ -79,8 +95,6 @@ export class SimNodes {
       },
     });
     await this.pods.start();
-    const every = this.o.leaseRenewMs ?? 10_000;
-    this.ticker = setInterval(() => void pool([...this.nodes.values()].filter((n) => n.alive), this.concurrency, (n) => this.renew(n)), every);
   }
 
   /** The node dies: its Lease stops being renewed and its pods are left as they are. */
@@ -104,6 +118,7 @@ export class SimNodes {
     for (const t of this.finishing.values()) clearTimeout(t);
     this.pods.stop();
     this.nodeCache.stop();
+    await this.stats?.close();
     if (opts.deleteNodes) {
       await pool([...this.nodes.keys()], this.concurrency, async (name) => {
         await this.client.delete(R.nodes, undefined, name).catch(() => {});
@@ -116,7 +131,7 @@ export class SimNodes {
   private nodeObject(n: SimNode): Node {
     const cap = { ...DEFAULT_CAPACITY, ...(n.spec.capacity ?? {}) };
     return {
-      metadata: { name: n.spec.name, labels: { "kubernetes.io/hostname": n.spec.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "keel-sim", ...(n.spec.labels ?? {}) }, annotations: { "keel.dev/simulated": "true" } },
+      metadata: { name: n.spec.name, labels: { "kubernetes.io/hostname": n.spec.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "keel-sim", ...(n.spec.labels ?? {}) }, annotations: { "keel.dev/simulated": "true", ...(this.stats ? { [KUBELET_ENDPOINT_ANNOTATION]: this.stats.urlFor(n.spec.name) } : {}) } },
       spec: { ...(n.spec.taints ? { taints: n.spec.taints } : {}), ...(n.spec.unschedulable ? { unschedulable: true } : {}) },
       status: {
         capacity: cap, allocatable: cap,
@@ -141,7 +156,7 @@ export class SimNodes {
       await this.client.patchStatus(R.nodes, undefined, n.spec.name, { status: obj.status });
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
-      await this.client.patch(R.nodes, undefined, n.spec.name, { metadata: { labels: obj.metadata.labels }, spec: obj.spec });
+      await this.client.patch(R.nodes, undefined, n.spec.name, { metadata: { labels: obj.metadata.labels, annotations: obj.metadata.annotations }, spec: obj.spec });
       await this.client.patchStatus(R.nodes, undefined, n.spec.name, { status: obj.status });
     }
   }

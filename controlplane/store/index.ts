@@ -3,7 +3,8 @@ export type { DeleteResult, GetOptions, KeyValue, ListOptions, ListResult, Store
 export * from './errors.js';
 export { openStore, type OpenStoreOptions } from './open.js';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite.js';
-export { EtcdStore, type EtcdStoreOptions } from './etcd.js';
+// EtcdStore is loaded on demand by openStore (its gRPC client costs memory a SQLite server never needs).
+export type { EtcdStore, EtcdStoreOptions } from './etcd.js';
 /**
  * Continue tokens: a caller that filters a list (label or field selectors) and stops mid-page can
  * mint its own token for "the same snapshot, from the key after this one"; `list` accepts it.

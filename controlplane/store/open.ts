@@ -4,7 +4,7 @@
  *   etcd:http://127.0.0.1:2379[,url...]  a real etcd cluster
  */
 import { InvalidStoreSpecError } from './errors.js';
-import { EtcdStore, type EtcdStoreOptions } from './etcd.js';
+import type { EtcdStoreOptions } from './etcd.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import type { Store } from './types.js';
 
@@ -33,6 +33,8 @@ export async function openStore(spec: string, opts: OpenStoreOptions = {}): Prom
         }
         if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidStoreSpecError(spec, `${JSON.stringify(u)} must be http:// or https://`);
       }
+      // Loaded only when asked for: etcd3 brings gRPC and protobufjs, some 15 MB a SQLite server never needs.
+      const { EtcdStore } = await import('./etcd.js');
       const store = new EtcdStore(urls, opts.etcd);
       try {
         await store.currentRevision(); // fail fast on an unreachable etcd

@@ -10,17 +10,22 @@
  * BEGIN IMMEDIATE, so the index is the backstop when several processes share the file.
  *
  * Group commit: writes are queued and applied once per event-loop turn (setImmediate) in one
- * transaction, so concurrent writers share one WAL fsync (synchronous=FULL makes every COMMIT
- * fsync the WAL). No write's promise resolves before that COMMIT has returned, i.e. before the
- * change is durable. better-sqlite3 is synchronous, so the COMMIT blocks the event loop while it
- * syncs; requests arriving meanwhile simply form the next batch.
+ * transaction, so concurrent writers share one WAL fsync. The fsync is not SQLite's own
+ * (synchronous=NORMAL: the COMMIT only writes the WAL into the page cache, on the event loop);
+ * it is an fsync of the WAL file on libuv's thread pool, so the event loop keeps serving
+ * requests, and the next batch commits, while the disk syncs. No write's promise resolves, and
+ * no watcher sees its event, before that fsync has returned, i.e. before the change is durable;
+ * batches are answered in commit order. (A checkpoint, which may recycle the WAL, syncs the
+ * database file first, so a change checkpointed before its fsync is durable there.) A reader in
+ * this process may see a committed change a little before its writer is answered.
  *
  * Watch: after each commit the new rows are handed to in-process watchers directly. Other
  * processes writing the same file are picked up by a poller (every `pollIntervalMs` while any
  * watch is open) that reads the rows after the last one dispatched; because SQLite serializes
  * writers, ids appear in commit order and reading "after the last id" never skips a row.
  */
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsync, fsyncSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DeleteResult, GetOptions, KeyValue, ListOptions, ListResult, Store, Watch, WatchErrorHandler, WatchEvent } from './types.js';
 import {
@@ -97,6 +102,13 @@ export class SqliteStore implements Store {
   private poller: NodeJS.Timeout | null = null;
   private readonly pollIntervalMs: number;
   private commits = 0;
+  /** The WAL file, fsynced after each batch's COMMIT. */
+  private walFd = -1;
+  /** Settles when every committed batch has been synced and answered, in commit order. */
+  private acks: Promise<void> = Promise.resolve();
+  /** Batches committed but not yet synced and answered. */
+  private inflight = 0;
+  private readTx?: (fn: () => unknown) => unknown;
   private committedWrites = 0;
 
   constructor(readonly path: string, opts: SqliteStoreOptions = {}) {
@@ -110,7 +122,9 @@ export class SqliteStore implements Store {
       if (created) chmodSync(path, 0o600);
       this.db.pragma('journal_mode = WAL');
       // FULL: in WAL mode, fsync the WAL on every COMMIT, so a resolved write survives power loss.
-      this.db.pragma('synchronous = FULL');
+      // NORMAL: SQLite does not fsync at COMMIT; flush() fsyncs the WAL off the event loop
+      // before acknowledging (WAL mode stays consistent under NORMAL).
+      this.db.pragma('synchronous = NORMAL');
       this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
       this.db
         .transaction(() => {
@@ -126,6 +140,16 @@ export class SqliteStore implements Store {
     }
     this.stmt = this.prepare();
     this.dispatched = this.readRevision();
+    try {
+      // The WAL exists from here on (the schema transaction wrote it) and stays while this
+      // connection is open; its directory entry is made durable once.
+      this.walFd = openSync(`${path}-wal`, 'r');
+      const dirFd = openSync(dirname(path), 'r');
+      try { fsyncSync(dirFd); } finally { closeSync(dirFd); }
+    } catch (err) {
+      this.db.close();
+      throw new StoreBackendError('sqlite', `open ${path}-wal`, err);
+    }
   }
 
   private prepare() {
@@ -162,6 +186,16 @@ export class SqliteStore implements Store {
 
   async get(key: string, opts: GetOptions = {}): Promise<KeyValue | null> {
     this.checkOpen();
+    if (!opts.revision) {
+      // The newest row of one key: a single statement is its own snapshot, so no explicit read
+      // transaction (nor a look at the store's revision) is needed; this is every write's read.
+      try {
+        const row = this.stmt.latest.get(key) as Row | undefined;
+        return row && !row.deleted ? toKeyValue(row) : null;
+      } catch (err) {
+        throw new StoreBackendError(this.backend, 'read', err);
+      }
+    }
     return this.read(() => {
       const rev = this.readableRevision(opts.revision);
       const row = this.stmt.atRevision.get(key, rev) as Row | undefined;
@@ -245,17 +279,32 @@ export class SqliteStore implements Store {
       for (const w of batch) w.reject(failure);
       return;
     }
-    const events: WatchEvent[] = [];
-    batch.forEach((w, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) {
-        events.push(o.event);
-        w.resolve(o.value);
-      } else {
-        w.reject(o.err);
-      }
-    });
-    this.publish(events);
+    // Durable once the WAL is synced; answered (and published) after every earlier batch.
+    this.inflight++;
+    const synced = new Promise<void>((resolve, reject) => fsync(this.walFd, (err) => (err ? reject(err) : resolve())));
+    this.acks = Promise.all([this.acks, synced]).then(
+      () => {
+        this.inflight--;
+        const events: WatchEvent[] = [];
+        batch.forEach((w, i) => {
+          const o = outcomes[i]!;
+          if (o.ok) {
+            events.push(o.event);
+            w.resolve(o.value);
+          } else {
+            w.reject(o.err);
+          }
+        });
+        this.publish(events);
+      },
+      (err) => {
+        this.inflight--;
+        const failure = new StoreBackendError(this.backend, 'fsync', err);
+        for (const w of batch) w.reject(failure);
+        // Committed but maybe not durable: watchers resume from the log (tail) rather than see it as acknowledged.
+        this.tail();
+      },
+    );
   }
 
   /** One write inside the batch transaction. Checks first, so a refused write leaves no trace. */
@@ -372,7 +421,8 @@ export class SqliteStore implements Store {
   private startPoller(): void {
     if (this.poller || this.pollIntervalMs <= 0) return;
     this.poller = setInterval(() => {
-      if (this.readRevision() !== this.dispatched) this.tail();
+      // Rows of batches still syncing are published by flush(), once durable.
+      if (this.inflight === 0 && this.readRevision() !== this.dispatched) this.tail();
     }, this.pollIntervalMs);
     this.poller.unref();
   }
@@ -408,6 +458,8 @@ export class SqliteStore implements Store {
       this.flush();
     }
     this.closed = true;
+    await this.acks.catch(() => undefined);
+    closeSync(this.walFd);
     this.stopPoller();
     for (const w of this.watchers) w.stop();
     this.watchers.clear();
@@ -423,7 +475,9 @@ export class SqliteStore implements Store {
   /** Runs reads in one read transaction so they see one snapshot even with other writers. */
   private read<T>(fn: () => T): T {
     try {
-      return this.db.transaction(fn)();
+      // One transaction function made once: better-sqlite3 builds a new wrapper per transaction() call.
+      this.readTx ??= this.db.transaction((f: () => unknown) => f());
+      return this.readTx(fn) as T;
     } catch (err) {
       throw err instanceof StoreError ? err : new StoreBackendError(this.backend, 'read', err);
     }

@@ -4,7 +4,9 @@
 #include "errors.h"
 #include "fsops.h"
 #include "process.h"
+#include "netns.h"
 #include "spawn/spawn.h"
+#include "tty.h"
 
 namespace keel {
 
@@ -22,6 +24,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("mknod", Napi::Function::New(env, mknod_));
   exports.Set("pipe", Napi::Function::New(env, pipe_));
   exports.Set("openat2", Napi::Function::New(env, openat2_));
+  exports.Set("linkUp", Napi::Function::New(env, link_up));
+  exports.Set("recvFd", Napi::Function::New(env, recv_fd));
+  exports.Set("setWinsize", Napi::Function::New(env, set_winsize));
   return exports;
 }
 

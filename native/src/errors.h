@@ -5,15 +5,9 @@
 
 #include <string>
 
-namespace keel {
+#include "sys_error.h"
 
-struct SysError {
-  int err = 0;  // positive errno
-  std::string syscall;
-  std::string path;
-  std::string step;  // empty outside spawn
-  std::string message;  // optional extra words
-};
+namespace keel {
 
 // The JS error class registered by native/index.ts at start-up (setErrorClass).
 void set_error_class(const Napi::CallbackInfo& info);

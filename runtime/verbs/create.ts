@@ -2,7 +2,7 @@
 // Nothing is left behind on failure: the child, the cgroup and the state directory go.
 import { closeSync, readFileSync, unlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { native, NativeError, type ExitStatus } from "../../native/index.js";
+import { native, NativeError, type ExitStatus, type SpawnPlan } from "../../native/index.js";
 import type { LinuxDeviceCgroup, Spec } from "../../oci/runtime-spec.js";
 import { SpecValidationError, validateSpec } from "../../oci/validate.js";
 import { defaultCgroupPath, type RuntimeContext } from "../context.js";
@@ -23,6 +23,12 @@ export interface CreateOptions {
   consoleSocket?: string;
   /** Use this spec instead of reading bundle/config.json. */
   spec?: Spec;
+  /**
+   * Who clones the first process; by default this process, through the addon. A pod's
+   * supervisor (runtime/pod-supervisor.ts) passes its own: the process is then the supervisor's
+   * child, so there is no pidfd or exec watch here (the supervisor reports the exec).
+   */
+  spawn?: (plan: SpawnPlan) => Promise<{ pid: number }>;
 }
 
 const DEFAULT_DEVICE_RULES: LinuxDeviceCgroup[] = [
@@ -50,6 +56,15 @@ export function readBundleSpec(bundle: string): Spec {
   return spec;
 }
 
+// Hooks that the spec places between set-up and start. keel runs them all here, after the
+// child is set up, in the runtime's namespaces (see README: hooks).
+async function runCreateHooks(rec: ContainerRecord): Promise<void> {
+  const state = ociState(rec, "created");
+  await runHooks("prestart", rec.spec.hooks, state);
+  await runHooks("createRuntime", rec.spec.hooks, state);
+  await runHooks("createContainer", rec.spec.hooks, state);
+}
+
 export async function create(ctx: RuntimeContext, id: string, bundleDir: string, opts: CreateOptions = {}): Promise<ContainerRecord> {
   checkId(id);
   const bundle = resolve(bundleDir);
@@ -75,6 +90,14 @@ export async function create(ctx: RuntimeContext, id: string, bundleDir: string,
     cgroupMade = true;
     const cgroup: PlanCgroup = ctx.cgroups.placement(cgroupPath);
     const plan = planFromSpec(spec, { bundle, startFifo: fifo, cgroup, mode: ctx.mode, noPivot: opts.noPivot, stdio: opts.stdio, preserveFds: opts.preserveFds, consoleSocket: opts.consoleSocket, compileSeccomp: ctx.compileSeccomp });
+    if (opts.spawn) {
+      rec.pid = (await opts.spawn(plan)).pid;
+      rec.pidStartTime = pidStartTime(rec.pid);
+      ctx.state.write(rec);
+      if (devices?.length) await ctx.cgroups.update(cgroupPath, { devices: [...devices, ...DEFAULT_DEVICE_RULES] });
+      await runCreateHooks(rec);
+      return rec;
+    }
     const child = await native.spawn(plan);
     pidfd = child.pidfd;
     // As runc does, the default devices (and the container's own ptys) stay usable whatever
@@ -87,16 +110,14 @@ export async function create(ctx: RuntimeContext, id: string, bundleDir: string,
     child.exec.catch(() => {}); // observed by start
     let exit: Promise<ExitStatus> | undefined;
     ctx.live.set(id, { pid: child.pid, pidfd, exec: child.exec, get exit() { return (exit ??= native.waitPidfd(pidfd)); } });
-    // Hooks that the spec places between set-up and start. keel runs them all here, after the
-    // child is set up, in the runtime's namespaces (see README: hooks).
-    const state = ociState(rec, "created");
-    await runHooks("prestart", spec.hooks, state);
-    await runHooks("createRuntime", spec.hooks, state);
-    await runHooks("createContainer", spec.hooks, state);
+    await runCreateHooks(rec);
     return rec;
   } catch (err) {
     const live = ctx.live.get(id);
     ctx.live.delete(id);
+    if (opts.spawn && rec.pid) {
+      try { process.kill(rec.pid, 9); } catch { /* gone */ }
+    }
     if (pidfd >= 0) {
       try {
         native.pidfdSignal(pidfd, 9);

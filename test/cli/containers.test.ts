@@ -1,13 +1,13 @@
 // `keel run|ps|logs|exec|stop|rm` as a user types them, from the busybox image setup builds.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const keelJs = fileURLToPath(new URL("../../cli/keel.js", import.meta.url));
+const keelJs = fileURLToPath(new URL("../../bundle/keel.js", import.meta.url));
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
@@ -99,4 +99,55 @@ test("image build runs RUN steps in a keel container; the result runs", async ()
   const f = await keel("image", "build", "-t", `${tag}-bad`, bad);
   assert.notEqual(f.code, 0);
   assert.match(f.stderr, /exit|status|3/);
+});
+
+test("run -it: a terminal of its own on the user's (typed input, tty, window size and resize, exit status)", async (t) => {
+  const session = `keel-run-tty-${process.pid}`;
+  const envs = Object.entries({ KEEL_CONTAINERS_ROOT: env.KEEL_CONTAINERS_ROOT!, KEEL_STATE_ROOT: env.KEEL_STATE_ROOT! }).map(([k, v]) => `${k}='${v}'`).join(" ");
+  const status = join(dir, "tty-status");
+  execFileSync("tmux", ["new-session", "-d", "-s", session, "-x", "100", "-y", "30", `${envs} '${process.execPath}' '${keelJs}' run -it --rm busybox sh; echo $? > '${status}'; sleep 60`]);
+  t.after(() => {
+    try { execFileSync("tmux", ["kill-session", "-t", session], { stdio: "ignore" }); } catch { /* gone */ }
+  });
+  const screen = () => execFileSync("tmux", ["capture-pane", "-p", "-t", session], { encoding: "utf8" });
+  const waitFor = async (re: RegExp) => {
+    for (let i = 0; i < 150; i++) {
+      if (re.test(screen())) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(screen(), re);
+  };
+  await waitFor(/^\/ #/m);
+  execFileSync("tmux", ["send-keys", "-t", session, "echo typed-$((6*7)); tty; stty size", "Enter"]);
+  await waitFor(/typed-42/);
+  await waitFor(/^30 100$/m);
+  assert.match(screen(), /\/dev\/pts\/0/);
+  execFileSync("tmux", ["resize-window", "-t", session, "-x", "90", "-y", "25"]);
+  await new Promise((r) => setTimeout(r, 300));
+  execFileSync("tmux", ["send-keys", "-t", session, "clear; stty size", "Enter"]);
+  await waitFor(/^25 90$/m);
+  execFileSync("tmux", ["send-keys", "-t", session, "exit 3", "Enter"]);
+  for (let i = 0; i < 100 && !(await import("node:fs")).existsSync(status); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await import("node:fs")).readFileSync(status, "utf8").trim(), "3");
+  assert.equal((await keel("ps", "-a", "-q")).stdout, "", "the --rm container is gone");
+});
+
+test("exec -it: a terminal for a command in a detached container", async (t) => {
+  const name = `tty-exec-${process.pid}`;
+  assert.equal((await keel("run", "-d", "--name", name, "busybox", "sleep", "100")).code, 0);
+  t.after(async () => { await keel("rm", "-f", name); });
+  const session = `keel-exec-tty-${process.pid}`;
+  const envs = `KEEL_CONTAINERS_ROOT='${env.KEEL_CONTAINERS_ROOT}' KEEL_STATE_ROOT='${env.KEEL_STATE_ROOT}'`;
+  const status = join(dir, "exec-tty-status");
+  execFileSync("tmux", ["new-session", "-d", "-s", session, "-x", "80", "-y", "20", `${envs} '${process.execPath}' '${keelJs}' exec -it ${name} sh; echo $? > '${status}'; sleep 60`]);
+  t.after(() => {
+    try { execFileSync("tmux", ["kill-session", "-t", session], { stdio: "ignore" }); } catch { /* gone */ }
+  });
+  const screen = () => execFileSync("tmux", ["capture-pane", "-p", "-t", session], { encoding: "utf8" });
+  for (let i = 0; i < 150 && !/^\/ #/m.test(screen()); i++) await new Promise((r) => setTimeout(r, 100));
+  execFileSync("tmux", ["send-keys", "-t", session, "tty; stty size; exit 4", "Enter"]);
+  const fs = await import("node:fs");
+  for (let i = 0; i < 100 && !fs.existsSync(status); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.match(screen(), /\/dev\/pts\/\d+\n20 80/);
+  assert.equal(fs.readFileSync(status, "utf8").trim(), "4");
 });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const runcJs = fileURLToPath(new URL("../../cli/keel-runc.bundle.js", import.meta.url));
-const keelJs = fileURLToPath(new URL("../../cli/keel.js", import.meta.url));
+const keelJs = fileURLToPath(new URL("../../bundle/keel.js", import.meta.url));
 const havePodman = existsSync("/usr/bin/podman");
 const skip = havePodman ? false : "podman is not installed (setup installs it from Debian's packages)";
 let dir: string;

@@ -56,6 +56,8 @@ class CountingClient extends KubeClient {
 const KEYS_FOR: Record<string, Resource> = {
   replicaset: R.replicasets, deployment: R.deployments, job: R.jobs, cronjob: R.cronjobs, daemonset: R.daemonsets, statefulset: R.statefulsets,
   endpoints: R.services, hpa: { group: "autoscaling", version: "v2", plural: "horizontalpodautoscalers", kind: "HorizontalPodAutoscaler", namespaced: true }, nodelifecycle: R.nodes, "node-lifecycle": R.nodes, "node-ipam": R.nodes,
+  serviceaccounts: R.namespaces,
+  resourcequota: { group: "", version: "v1", plural: "resourcequotas", kind: "ResourceQuota", namespaced: true },
 };
 
 /**

@@ -17,6 +17,9 @@ before(async () => {
   nodes[2]!.taints = [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }];
   nodes[2]!.labels = { ...nodes[2]!.labels, dedicated: "gpu" };
   c = await startCluster({ nodes, controllers: false });
+  // Priorities come from PriorityClasses (the API server's priority admission rejects a bare spec.priority).
+  const priorityClasses = { group: "scheduling.k8s.io", version: "v1", plural: "priorityclasses", kind: "PriorityClass", namespaced: false };
+  for (const value of [0, 1000]) await c.client.create(priorityClasses, undefined, { apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass", metadata: { name: `keel-sd-${value}` }, value } as never);
 });
 after(async () => { await c?.close(); });
 
@@ -26,7 +29,7 @@ function podYaml(name: string, o: { cpu?: string; priority?: number; tolerate?: 
     metadata: { name, namespace: "default", labels: { test: "sd" } },
     spec: {
       containers: [{ name: "c", image: "busybox", resources: { requests: { cpu: o.cpu ?? "100m" } } }],
-      ...(o.priority !== undefined ? { priority: o.priority } : {}),
+      ...(o.priority !== undefined ? { priorityClassName: `keel-sd-${o.priority}` } : {}),
       ...(o.tolerate ? { tolerations: [{ key: "dedicated", operator: "Equal", value: "gpu", effect: "NoSchedule" }] } : {}),
       ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}),
     },

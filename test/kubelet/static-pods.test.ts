@@ -7,6 +7,11 @@ import { join } from "node:path";
 import { readCriLog } from "../../runtime/supervised.js";
 import { busyboxPod, startHarness, waitFor, writeManifest, type Harness } from "./helpers.js";
 
+function ppidOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
 describe("kubelet: static pods", () => {
   let h: Harness;
   before(async () => { h = await startHarness(); });
@@ -195,15 +200,42 @@ describe("kubelet: static pods", () => {
       assert.equal(readFileSync(join(podCg, "memory.limit_in_bytes"), "utf8").trim(), String(64 * 1024 * 1024));
     }
     const pidBefore = readFileSync(join(h.core.paths.containerDir(w.uid, w.record.containers.c.runtimeId!), "pid"), "utf8");
+    const supBefore = w.record.supervisor?.pid;
+    assert.ok(supBefore);
     await h.restart();
     const afterSt = await waitFor("keep status after restart", () => { const s = worker("keep")?.currentStatus; return s?.phase === "Running" && s; });
     assert.equal(afterSt.containerStatuses?.[0].restartCount, 0);
     assert.equal(afterSt.containerStatuses?.[0].state?.running?.startedAt, before.containerStatuses?.[0].state?.running?.startedAt);
     const w2 = worker("keep");
     assert.equal(readFileSync(join(h.core.paths.containerDir(w2.uid, w2.record.containers.c.runtimeId!), "pid"), "utf8"), pidBefore);
+    // The same pod supervisor, still the container's parent (and the sandbox's).
+    assert.equal(w2.record.supervisor?.pid, supBefore);
+    assert.equal(ppidOf(Number(pidBefore)), supBefore);
+    assert.equal(ppidOf(w2.record.sandbox!.pid), supBefore);
     assert.equal(w2.record.containers.c.attempts, 1);
     rmSync(join(h.manifests, "keep.json"));
     await waitFor("keep removed", () => !h.core.workers.has(w2.uid));
+  });
+
+  it("one supervisor per pod is the parent of its sandbox and containers; a pod whose supervisor dies starts over", async (t) => {
+    const file = writeManifest(h, "twins", busyboxPod("twins", {}, [{ name: "a", command: ["sleep", "1000"] }, { name: "b", command: ["sleep", "1000"] }]));
+    t.after(() => rmSync(file, { force: true }));
+    await waitFor("twins Ready", () => { const s = status("twins"); return s?.conditions?.find((c) => c.type === "Ready")?.status === "True" && s; });
+    const w = worker("twins");
+    const sup = w.record.supervisor!.pid;
+    assert.equal(readFileSync(`/proc/${sup}/comm`, "utf8").trim(), "keel-supervisor");
+    for (const c of ["a", "b"]) assert.equal(ppidOf(Number(readFileSync(join(h.core.paths.containerDir(w.uid, w.record.containers[c].runtimeId!), "pid"), "utf8"))), sup);
+    assert.equal(ppidOf(w.record.sandbox!.pid), sup);
+    process.kill(sup, "SIGKILL");
+    await waitFor("SandboxChanged", () => h.events.some((e) => e.startsWith("twins") && e.includes("SandboxChanged")));
+    const again = await waitFor("twins Ready again with a new supervisor", () => {
+      const s = status("twins");
+      return s?.conditions?.find((c) => c.type === "Ready")?.status === "True" && s.containerStatuses?.every((c) => c.restartCount === 1 && c.state?.running) && s;
+    });
+    assert.notEqual(w.record.supervisor?.pid, sup);
+    assert.equal(again.containerStatuses?.length, 2);
+    rmSync(join(h.manifests, "twins.json"));
+    await waitFor("twins removed", () => !h.core.workers.has(w.uid));
   });
 
   it("leaves nothing behind once the manifests are gone", async () => {

@@ -307,12 +307,13 @@ void restrict_paths(Child& c) {
 
 void setup_stdio(Child& c) {
   const ChildPlan* p = c.p;
-  // Move the sources out of the way first: a source may itself be 0, 1 or 2.
+  // Move the sources out of the way first: a source may itself be 0, 1 or 2. Any free fd above
+  // 2 will do (a fixed high floor fails under a low RLIMIT_NOFILE, which is already applied).
   int src[3];
   for (int i = 0; i < 3; i++) {
     src[i] = -1;
     if (p->stdio[i] < 0) continue;
-    long d = sys(SYS_fcntl, p->stdio[i], F_DUPFD_CLOEXEC, 100);
+    long d = sys(SYS_fcntl, p->stdio[i], F_DUPFD_CLOEXEC, 3);
     if (d < 0) fail(c, STEP_STDIO, d, "fcntl", "stdio");
     src[i] = (int)d;
   }

@@ -1,0 +1,320 @@
+// pod-start-static: static pod start-up on one node, keel's kubelet next to `podman kube play`.
+// keel: a Pod manifest written (atomically) into the kubelet's manifests directory → the pod's
+// containers all running and the pod Ready, as the kubelet computes its status (in-process, no
+// API server). podman: `podman kube play` of the same pod (same busybox bytes, loaded into a
+// private podman store) → the command returns with the pod's containers started. One pod at a
+// time (p50/p99), then a burst of 50 written at once (time until all are Ready).
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { randomBytes } from "node:crypto";
+import { promisify } from "node:util";
+import type { Pod, PodStatus } from "../api/index.js";
+import { startKubelet, type RunningKubelet } from "../kubelet/index.js";
+import { ImageService } from "../images/index.js";
+import { MNT_DETACH, MS, native } from "../native/index.js";
+import { summarize } from "./lib/stats.js";
+import { writeReport, type Row } from "./lib/report.js";
+import { ensureDebianPackages } from "./lib/ensure.js";
+import { reexecInPrivateMountNs } from "./lib/private-ns.js";
+import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
+import { podmanStore, type PodmanStore } from "./lib/podman.js";
+
+const run = promisify(execFile);
+const TIMEOUT_MS = 60_000;
+const BURST = 50;
+
+class ReadyTimeout extends Error {
+  constructor(readonly pods: string[]) {
+    super(`not Ready within ${TIMEOUT_MS / 1000}s: ${pods.slice(0, 5).join(", ")}${pods.length > 5 ? ", ..." : ""}`);
+    this.name = "ReadyTimeout";
+  }
+}
+
+function podManifest(name: string, image: string): Pod {
+  return {
+    apiVersion: "v1", kind: "Pod",
+    metadata: { name, namespace: "default", labels: { app: "keel-bench-static" } },
+    spec: {
+      restartPolicy: "Never", terminationGracePeriodSeconds: 0,
+      containers: [{ name: "c", image, imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"] }],
+    },
+  } as Pod;
+}
+
+function isReady(st: PodStatus): boolean {
+  return st.phase === "Running" && !!st.conditions?.some((c) => c.type === "Ready" && c.status === "True") &&
+    !!st.containerStatuses?.length && st.containerStatuses.every((c) => !!c.state?.running);
+}
+
+/** Watches the kubelet's pod statuses: when each pod (by name) was first Ready. */
+class ReadyWatch {
+  private readonly waiters = new Map<string, (t: number) => void>();
+  onStatus = (pod: Pod, st: PodStatus): void => {
+    if (!isReady(st)) return;
+    const name = pod.metadata.name!;
+    const w = this.waiters.get(name);
+    if (w) {
+      this.waiters.delete(name);
+      w(performance.now());
+    }
+  };
+  readyAt(name: string): Promise<number> {
+    return new Promise((resolve) => this.waiters.set(name, resolve));
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, pods: string[]): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new ReadyTimeout(pods)), TIMEOUT_MS))),
+  ]);
+}
+
+/** crun, with RLIMIT_NOFILE clamped to what this machine allows: podman's infra container asks for 1048576 (no CAP_SYS_RESOURCE here) and `kube play` has no --ulimit for it. */
+export function crunClamp(dir: string): string {
+  const file = join(dir, "crun-clamp");
+  writeFileSync(file, `#!/bin/sh
+b=""; prev=""
+for a in "$@"; do
+  if [ "$prev" = "--bundle" ] || [ "$prev" = "-b" ]; then b=$a; fi
+  prev=$a
+done
+if [ -n "$b" ] && [ -f "$b/config.json" ]; then
+  sed -i 's/"type":"RLIMIT_NOFILE","hard":[0-9]*,"soft":[0-9]*/"type":"RLIMIT_NOFILE","hard":1024,"soft":1024/' "$b/config.json"
+fi
+exec /usr/bin/crun "$@"
+`);
+  chmodSync(file, 0o755);
+  return file;
+}
+
+/**
+ * lib/private-ns hides the hybrid machine's cgroup2 under a 1 MiB tmpfs so that crun runs; crun
+ * still writes a directory per container there, which fills 1 MiB at ~128 pods. Make it roomier.
+ */
+export function roomForCrunCgroups(): void {
+  if (!/ \/sys\/fs\/cgroup\/unified .* - tmpfs /.test(readFileSync("/proc/self/mountinfo", "utf8"))) return;
+  try { native.mount(null, "/sys/fs/cgroup/unified", null, MS.REMOUNT, "size=64m"); } catch { /* keep the small one */ }
+}
+
+/** A containers.conf for a benchmark's podman: ulimits this machine allows, file locks in its own tmpdir. */
+export function podmanConf(dir: string): string {
+  const file = join(dir, "containers.conf");
+  writeFileSync(file, `[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n\n[engine]\nlock_type = "file"\n`);
+  return file;
+}
+
+/** What a failed podman command said: its first container's own error, else its last line. */
+export function podmanError(e: unknown): string {
+  const lines = (e as { stderr?: string }).stderr?.trim().split("\n").filter(Boolean) ?? [];
+  return lines.find((l) => /starting container/.test(l))?.replace(/^\[/, "").slice(0, 300) ?? lines.pop() ?? (e as Error).message.split("\n")[0];
+}
+
+/** Unmounts everything mounted under dir (deepest first): podman's storage leaves mounts in our private mount namespace. */
+export function unmountUnder(dir: string): void {
+  const targets = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4]).filter((t) => t && t.startsWith(dir + "/"));
+  for (const t of targets.sort((a, b) => b.length - a.length)) {
+    try { native.umount2(t, MNT_DETACH); } catch { /* already gone */ }
+  }
+}
+
+/** conmon processes serving containers of the podman store under `work`, and their children (the containers' first processes). */
+export function podmanProcesses(work: string): number[] {
+  const procs: { pid: number; ppid: number; conmon: boolean }[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const conmon = stat.includes("(conmon)") && readFileSync(`/proc/${d}/cmdline`, "utf8").includes(work);
+      procs.push({ pid: Number(d), ppid, conmon });
+    } catch { /* gone */ }
+  }
+  const conmons = new Set(procs.filter((p) => p.conmon).map((p) => p.pid));
+  return procs.filter((p) => conmons.has(p.pid) || conmons.has(p.ppid)).map((p) => p.pid);
+}
+
+/** SIGKILLs what `podman system reset` left of the processes seen (still in a libpod cgroup). */
+export function killPodmanLeftovers(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    try {
+      if (readFileSync(`/proc/${pid}/cgroup`, "utf8").includes("libpod")) process.kill(pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
+}
+
+export async function main({ quick }: { quick: boolean; argv: string[] }): Promise<void> {
+  ensureDebianPackages(["busybox-static", "podman", "catatonit", "crun"]);
+  reexecInPrivateMountNs();
+  roomForCrunCgroups();
+  const loadAtStart = Math.round(loadavg()[0] * 100) / 100;
+  const singles = quick ? 10 : 20;
+  const suffix = randomBytes(3).toString("hex");
+  const node = `keel-bench-static-${suffix}`;
+  const work = mkdtempSync(join(tmpdir(), "keel-bench-static-"));
+  const manifests = join(work, "manifests");
+  mkdirSync(manifests);
+  const failures: string[] = [];
+  const keelSingle: number[] = [];
+  const keelBurstPods: number[] = [];
+  let keelBurstAll = NaN;
+  const podmanSingle: number[] = [];
+  let podmanBurstAll = NaN;
+
+  let kubelet: RunningKubelet | undefined;
+  let podman: PodmanStore | undefined;
+  const seen = new Set<number>();
+  const watch = new ReadyWatch();
+  try {
+    const imageRoot = join(work, "images");
+    await (await ImageService.open(imageRoot)).buildBusybox();
+    kubelet = await startKubelet({
+      manifests, nodeName: node, root: join(work, "kubelet"), logDir: join(work, "logs"), imageRoot, hostIP: "127.0.0.1",
+      stopPods: true, evictionMemoryAvailableMin: 0, onPodStatus: watch.onStatus,
+    });
+    const k = kubelet;
+    const file = (name: string) => join(manifests, `${name}.json`);
+    const write = (name: string) => {
+      // Atomically: the kubelet never reads half a manifest.
+      const tmp = join(manifests, `.${name}.tmp`);
+      writeFileSync(tmp, JSON.stringify(podManifest(name, "busybox")));
+      renameSync(tmp, file(name));
+    };
+    const gone = async (names: string[]) => {
+      for (const n of names) rmSync(file(n), { force: true });
+      const end = Date.now() + TIMEOUT_MS;
+      while ([...k.core.workers.values()].some((w) => names.includes(w.pod.metadata.name!))) {
+        if (Date.now() > end) throw new Error(`pods not removed: ${names.join(", ")}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const startPods = async (names: string[]) => {
+      const t0 = performance.now();
+      const ready = names.map((n) => watch.readyAt(n));
+      for (const n of names) write(n);
+      const at = await withTimeout(Promise.all(ready), names);
+      return { lats: at.map((t) => t - t0), allMs: Math.max(...at) - t0 };
+    };
+
+    // keel: warm-up, singles, burst.
+    await startPods([`keel-warm-${suffix}`]);
+    await gone([`keel-warm-${suffix}`]);
+    for (let i = 0; i < singles; i++) {
+      const name = `keel-single-${suffix}-${i}`;
+      try {
+        keelSingle.push((await startPods([name])).lats[0]);
+      } catch (e) {
+        failures.push(`keel single ${i}: ${(e as Error).message}`);
+      }
+      await gone([name]);
+      process.stderr.write(`\rpod-start-static: keel single ${i + 1}/${singles}`);
+    }
+    process.stderr.write("\n");
+    const burst = Array.from({ length: BURST }, (_, i) => `keel-burst-${suffix}-${i}`);
+    try {
+      const r = await startPods(burst);
+      keelBurstPods.push(...r.lats);
+      keelBurstAll = r.allMs;
+    } catch (e) {
+      failures.push(`keel burst: ${(e as Error).message}`);
+    }
+    await gone(burst);
+    await kubelet.close();
+    kubelet = undefined;
+    removeCgroupDirs(`keel-kubepods-${node}`);
+
+    // podman: the same pods through `podman kube play` (image name as podman's store has it).
+    // Every podman call of this run (the store's load and reset too) reads this configuration:
+    // ulimits this machine allows, and file locks under our --tmpdir instead of the machine-wide
+    // shared-memory lock table, which other podman users share (and exhaust, at 2048).
+    process.env.CONTAINERS_CONF = podmanConf(work);
+    podman = podmanStore(work);
+    const p = podman;
+    const clamp = crunClamp(work);
+    const yaml = (names: string[]) => {
+      const f = join(work, `podman-${names[0]}.yaml`);
+      // JSON is YAML; several pods are several documents.
+      writeFileSync(f, names.map((n) => JSON.stringify(podManifest(n, "localhost/busybox:latest"))).join("\n---\n"));
+      return f;
+    };
+    const env = process.env;
+    const play = async (names: string[]) => {
+      const f = yaml(names);
+      const t0 = performance.now();
+      try {
+        await run("podman", [...p.args, "--runtime", clamp, "kube", "play", "--network", "none", f], { cwd: work, env, timeout: TIMEOUT_MS });
+        return performance.now() - t0;
+      } finally {
+        for (const pid of podmanProcesses(work)) seen.add(pid);
+      }
+    };
+    const down = async (names: string[]) => {
+      await run("podman", [...p.args, "pod", "rm", "-f", "-t", "0", ...names], { cwd: work, env, timeout: TIMEOUT_MS }).catch((e) => failures.push(`podman pod rm: ${podmanError(e)}`));
+    };
+    await play([`podman-warm-${suffix}`]).catch((e) => failures.push(`podman warm-up: ${podmanError(e)}`));
+    await down([`podman-warm-${suffix}`]);
+    for (let i = 0; i < singles && failures.length < 5; i++) {
+      const name = `podman-single-${suffix}-${i}`;
+      try {
+        podmanSingle.push(await play([name]));
+      } catch (e) {
+        failures.push(`podman single ${i}: ${podmanError(e)}`);
+      }
+      await down([name]);
+      process.stderr.write(`\rpod-start-static: podman single ${i + 1}/${singles}`);
+    }
+    process.stderr.write("\n");
+    const pburst = Array.from({ length: BURST }, (_, i) => `podman-burst-${suffix}-${i}`);
+    try {
+      podmanBurstAll = await play(pburst);
+    } catch (e) {
+      failures.push(`podman burst: ${podmanError(e)}`);
+    }
+    await down(pburst);
+  } catch (e) {
+    failures.push(`run: ${(e as Error).message}`);
+  } finally {
+    if (kubelet) await kubelet.close().catch((e) => failures.push(`kubelet close: ${(e as Error).message}`));
+    podman?.reset();
+    killPodmanLeftovers(seen);
+    delete process.env.CONTAINERS_CONF;
+    removeCgroupDirs(`keel-kubepods-${node}`);
+    unmountUnder(work);
+    try { rmSync(work, { recursive: true, force: true }); } catch (e) { failures.push(`clean-up: ${(e as Error).message}`); }
+  }
+
+  const rows: Row[] = [];
+  const ratios: Record<string, number> = {};
+  const row = (subject: string, xs: number[]) => {
+    if (!xs.length) return undefined;
+    const s = summarize(xs);
+    rows.push({ subject, n: s.n, p50_ms: s.p50_ms, p90_ms: s.p90_ms, p99_ms: s.p99_ms, max_ms: s.max_ms, mean_ms: s.mean_ms });
+    return s;
+  };
+  const ks = row("keel, 1 pod (manifest written → Ready)", keelSingle);
+  const ps = row("podman kube play, 1 pod (command → returned, started)", podmanSingle);
+  row(`keel, burst of ${BURST}: each pod (manifest written → Ready)`, keelBurstPods);
+  if (!Number.isNaN(keelBurstAll)) rows.push({ subject: `keel, burst of ${BURST}: all Ready`, n: 1, all_ms: Math.round(keelBurstAll * 1000) / 1000 });
+  if (!Number.isNaN(podmanBurstAll)) rows.push({ subject: `podman kube play, ${BURST} pods in one file: returned`, n: 1, all_ms: Math.round(podmanBurstAll * 1000) / 1000 });
+  if (ks) ratios["keel single p99 / target 100 ms"] = ks.p99_ms / 100;
+  if (!Number.isNaN(keelBurstAll)) ratios[`keel burst of ${BURST} all Ready / target 3 s`] = keelBurstAll / 3000;
+  if (ks && ps) ratios["keel single p50 / podman single p50"] = ks.p50_ms / ps.p50_ms;
+  if (!Number.isNaN(keelBurstAll) && !Number.isNaN(podmanBurstAll)) ratios[`keel burst / podman burst (${BURST} pods)`] = keelBurstAll / podmanBurstAll;
+  const notes = failures.map((f) => `failed: ${f}`);
+  notes.push(
+    "Each pod: a sandbox + one container `sleep 3600` from the local busybox image, restartPolicy Never, no network (keel: loopback-only network namespace; podman: --network none). Image pull excluded (local on both sides).",
+    "keel: one in-process kubelet (own roots) watching its manifests directory (inotify); the pod's supervisor (keel-supervisor pod, one native process per pod) clones the sandbox and the container from plans the kubelet builds; Ready is the kubelet's own status computation. Singles are removed (and their removal awaited) before the next.",
+    "podman: `podman kube play --network none` in a private store (own --root/--runroot/--tmpdir, cgroupfs), file locks in its own tmpdir (not the machine-wide shared-memory lock table), crun as runtime through a wrapper that clamps RLIMIT_NOFILE to 1024 (this machine has no CAP_SYS_RESOURCE, and kube play has no --ulimit for the infra container); timed until the command returns (its containers started; no probes, so started is Ready). The burst is one multi-document file (podman plays its pods one after another).",
+    "Both run in one private mount namespace with the hybrid machine's controller-less cgroup2 hidden (crun refuses hybrid mode), so both see a plain cgroup v1 machine.",
+    "Targets (issue 6): single-pod p99 under 100 ms, 50-pod burst all Ready under 3 s. Anchors: Kubernetes' SLO p99 ≤ 5 s excluding image pull; Borg's median task start-up about 25 s.",
+  );
+  const files = writeReport({
+    name: "pod-start-static", title: "static pod start-up: keel kubelet vs podman kube play",
+    params: { singles, burst: BURST, quick, loadavg1mAtStart: loadAtStart }, rows, ratios, chart: { figure: "p50_ms", unit: "ms" }, notes,
+  });
+  console.log(readFileSync(files.md, "utf8"));
+}
