@@ -23,7 +23,8 @@ import { podmanStore, type PodmanStore } from "./lib/podman.js";
 import { crunClamp, killPodmanLeftovers, podmanConf, podmanError, podmanProcesses, roomForCrunCgroups, unmountUnder } from "./pod-start-static.js";
 
 const run = promisify(execFile);
-const keelJs = join(dirname(fileURLToPath(import.meta.url)), "..", "cli", "keel.js");
+// The shipped `keel` command (the bundle setup builds), as a user runs it.
+const keelJs = join(dirname(fileURLToPath(import.meta.url)), "..", "bundle", "keel.js");
 const KiB = 1024;
 const MiB = 1024 * 1024;
 

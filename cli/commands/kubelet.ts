@@ -2,6 +2,7 @@
 // Pod manifests, under an API server (--kubeconfig), or both. Pods keep running when it exits
 // (a kubelet started again with the same --root re-adopts them) unless --stop-pods-on-exit.
 import type { Command } from "commander";
+import { setFlagsFromString } from "node:v8";
 import { startKubelet } from "../../kubelet/index.js";
 
 interface KubeletCliOptions {
@@ -55,6 +56,14 @@ export function register(program: Command): void {
         process.stderr.write(`keel kubelet: --pod-pids-limit ${o.podPidsLimit}: must be a positive integer\n`);
         process.exitCode = 2;
         return;
+      }
+      // A node agent's memory counts for more than its peak speed (its work is waiting on
+      // processes, files and the API server): V8's lite mode (no optimizing compiler, bytecode
+      // flushed when cold) and a 1 MiB young generation. Measured with 150 pods: RSS 85 -> 66 MB,
+      // the burst no slower (bench/density for 300). Set before the kubelet's code first runs.
+      if (!process.env.KEEL_KUBELET_FULL_JIT) {
+        setFlagsFromString("--lite-mode");
+        setFlagsFromString("--max-semi-space-size=1");
       }
       // keel's CNI when a pod CIDR is given, or (under the API server) when --cni asks for the Node's.
       const cni = o.podCidr || o.cni ? { podCIDR: o.podCidr, nodeNetns: o.nodeNetns, bridge: o.bridge, stateDir: o.cniStateDir } : undefined;
