@@ -10,6 +10,7 @@ import { ApiConfigSource, ChainedConfigSource, StaticConfigSource } from "./conf
 import { KubeletCore, type KubeletCoreOptions } from "./kubelet.js";
 import type { Pod, PodStatus } from "../api/index.js";
 import { ManifestSource } from "./manifest-source.js";
+import { ServiceAccountTokens } from "./service-account-token.js";
 import { defaultHostIP } from "./node-status.js";
 import { KubeletMetrics } from "./metrics.js";
 import { startKubeletServer, type KubeletServer } from "./server.js";
@@ -79,9 +80,12 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
   }
   const staticConfigs = new StaticConfigSource();
   const client: KubeClient | undefined = opts.kubeconfig ? new KubeClient(opts.kubeconfig, `keel-kubelet/${nodeName}`) : undefined;
+  // Only pods from the API server get ServiceAccount tokens: standalone, there is nobody to sign them.
+  const saTokens = client ? new ServiceAccountTokens({ client, caPem: client.config.caPem, log: opts.log }) : undefined;
   const core = await KubeletCore.open({
     ...opts, nodeName, hostIP, network,
     configs: new ChainedConfigSource([staticConfigs, ...(client ? [new ApiConfigSource(client)] : [])]),
+    serviceAccountTokens: saTokens,
     onPodStarted: (_pod, s) => metrics.observePodStart(s),
     onStatus: (pod, st) => {
       api?.status(pod, st);
@@ -103,6 +107,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
       });
       // Status already computed by re-adopted workers is written once the API is there.
       for (const w of core.workers.values()) if (w.currentStatus) api.status(w.pod, w.currentStatus);
+      for (const w of core.workers.values()) saTokens?.resume(w.pod, core.paths);
       await api.start();
     }
     if (opts.manifests) {
@@ -117,6 +122,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
     await api?.stop();
     await server?.close();
     await core.close();
+    saTokens?.close();
     client?.close();
     throw e;
   }
@@ -128,6 +134,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
       await api?.stop();
       if (opts.stopPods) await core.stopAll();
       await core.close();
+      saTokens?.close();
       client?.close();
     },
   };

@@ -11,6 +11,7 @@ import { PodCgroups } from "./pod-cgroups.js";
 import { EvictionManager } from "./eviction.js";
 import { LogRotator } from "./log-rotation.js";
 import type { ConfigSource } from "./config-source.js";
+import type { ServiceAccountTokens } from "./service-account-token.js";
 import { PodWorker, type EventType, type WorkerDeps } from "./pod-worker.js";
 
 export interface KubeletCoreOptions {
@@ -37,6 +38,8 @@ export interface KubeletCoreOptions {
   /** Pods' DNS (KubeletConfiguration clusterDNS, clusterDomain): their resolv.conf, see dns.ts. */
   clusterDNS?: string[];
   clusterDomain?: string;
+  /** Pods' ServiceAccount tokens (service-account-token.ts), when running under an API server. */
+  serviceAccountTokens?: ServiceAccountTokens;
   /** Container log rotation (kubelet's containerLogMaxSize 10Mi, containerLogMaxFiles 5). */
   logMaxBytes?: number;
   logMaxFiles?: number;
@@ -70,6 +73,7 @@ export class KubeletCore {
       backoffBaseMs: o.backoffBaseMs ?? 10_000, backoffMaxMs: o.backoffMaxMs ?? 300_000,
       syncIntervalMs: o.syncIntervalMs ?? 500, pidsLimit: o.pidsLimit, configs: o.configs, rootfsQueue: pLimit(1),
       dns: { clusterDNS: o.clusterDNS, clusterDomain: o.clusterDomain },
+      serviceAccountTokens: o.serviceAccountTokens,
       podCgroups: o.cgroupRoot === false ? undefined : new PodCgroups(o.cgroupRoot ?? `keel-kubepods-${o.nodeName.replace(/[^A-Za-z0-9_.-]/g, "_")}`),
       onStatus: (pod, st) => o.onStatus?.(pod, st),
       onPodStarted: (pod, s) => o.onPodStarted?.(pod, s),

@@ -25,6 +25,7 @@ import { readPodRecord, restartCount, writePodRecord, type ContainerRecord, type
 import { ProbeRunner, runAction, type ProbeTarget } from "./probes.js";
 import { computePodStatus } from "./status.js";
 import { setUpVolumes, tearDownVolumes, volumeMounts } from "./volumes.js";
+import { podServiceAccountMounts, type ServiceAccountTokens } from "./service-account-token.js";
 
 export type EventType = "Normal" | "Warning";
 
@@ -52,6 +53,8 @@ export interface WorkerDeps {
   rootfsQueue: <T>(f: () => Promise<T>) => Promise<T>;
   /** Pods' resolv.conf (dns.ts). */
   dns?: PodDnsOptions;
+  /** Pods' ServiceAccount tokens (service-account-token.ts); none without an API server. */
+  serviceAccountTokens?: ServiceAccountTokens;
   onStatus(pod: Pod, status: PodStatus): void;
   /** Once per pod: seconds from the worker's start to all its containers running. */
   onPodStarted?(pod: Pod, seconds: number): void;
@@ -469,7 +472,7 @@ export class PodWorker {
       spec = appContainerSpec({
         envRefs,
         pod: this.pod, container: c, image: img, rootfs: prepared.rootfs, sandboxPid: sandbox.pid,
-        mounts: [...volumeMounts(this.pod, c, this.volumes!), ...podDnsMounts(this.pod, this.d.paths, this.d.dns)], pidsLimit: this.d.pidsLimit,
+        mounts: [...volumeMounts(this.pod, c, this.volumes!), ...podDnsMounts(this.pod, this.d.paths, this.d.dns), ...await podServiceAccountMounts(this.pod, c, this.d.paths, this.d.serviceAccountTokens)], pidsLimit: this.d.pidsLimit,
         downward: { nodeName: this.d.nodeName, podIP: sandbox.podIP ?? (this.pod.spec?.hostNetwork ? this.d.hostIP : undefined), hostIP: this.d.hostIP },
       });
       if (this.d.podCgroups) spec.linux!.cgroupsPath = `${this.d.podCgroups.podPath(this.pod)}/${id}`;

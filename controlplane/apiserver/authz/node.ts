@@ -5,7 +5,8 @@
 // - secrets, configmaps, persistentvolumeclaims and service account tokens only when a pod
 //   bound to the node uses them ("no relationship found" otherwise);
 // - it may change only its own Node (and its status), its own Lease in kube-node-lease, and
-//   pods bound to it (status, delete, eviction), and create only mirror pods bound to itself.
+//   pods bound to it (status, delete, eviction), and create only mirror pods bound to itself
+//   and only service account tokens bound to its own pods.
 import type { KubeObject } from "../../../api/meta.js";
 import type { Pod, PodSpec } from "../../../api/core.js";
 import type { ResourceRegistry } from "../../../api/registry.js";
@@ -63,7 +64,8 @@ export function podReferences(spec: PodSpec | undefined): Ref[] {
   return out;
 }
 
-const GRAPH_RESOURCES = new Set(["secrets", "configmaps", "persistentvolumeclaims"]);
+// serviceaccounts: the kubelet reads a pod's account for its automountServiceAccountToken.
+const GRAPH_RESOURCES = new Set(["secrets", "configmaps", "persistentvolumeclaims", "serviceaccounts"]);
 
 export class NodeAuthorizer {
   constructor(private readonly objects: ObjectStore, private readonly registry: ResourceRegistry) {}
@@ -107,9 +109,10 @@ function admissionForbidden(a: Attributes, name: string, message: string): ApiEr
   return new ApiError(403, "Forbidden", `${r} ${JSON.stringify(name)} is forbidden: ${message}`, { name, group: a.apiGroup, kind: a.resource });
 }
 
-/** Which node requests need the request body to be judged (creates of nodes, pods, leases). */
+/** Which node requests need the request body to be judged (creates of nodes, pods, leases, and TokenRequests). */
 export function restrictionNeedsBody(a: Attributes): boolean {
-  if (!nodeNameOf(a.user) || a.verb !== "create" || a.subresource) return false;
+  if (!nodeNameOf(a.user) || a.verb !== "create") return false;
+  if (a.subresource) return a.apiGroup === "" && a.resource === "serviceaccounts" && a.subresource === "token";
   return (a.apiGroup === "" && (a.resource === "nodes" || a.resource === "pods")) || (a.apiGroup === "coordination.k8s.io" && a.resource === "leases");
 }
 
@@ -133,6 +136,7 @@ export async function checkNodeRestriction(objects: ObjectStore, registry: Resou
     if (a.namespace !== LEASE_NAMESPACE || target !== node) return admissionForbidden(a, target, "can only access node lease with the same name as the requesting node");
     return undefined;
   }
+  if (a.apiGroup === "" && a.resource === "serviceaccounts" && a.subresource === "token") return checkNodeTokenRequest(objects, registry, a, node, body);
   if (a.apiGroup === "" && a.resource === "pods") {
     if (a.verb === "create" && !a.subresource) {
       const p = (body ?? {}) as Pod;
@@ -151,5 +155,24 @@ export async function checkNodeRestriction(objects: ObjectStore, registry: Resou
     const what = a.subresource === "status" ? "update pod status for" : a.subresource === "eviction" ? "evict" : a.verb === "delete" ? "delete" : "modify";
     return admissionForbidden(a, a.name, `node ${JSON.stringify(node)} can only ${what} pods with spec.nodeName set to itself`);
   }
+  return undefined;
+}
+
+/**
+ * NodeRestriction for TokenRequests: a node's token must be bound to a pod (by name and uid)
+ * that is bound to that node, so a kubelet cannot mint free-standing tokens or tokens for
+ * other nodes' pods.
+ */
+async function checkNodeTokenRequest(objects: ObjectStore, registry: ResourceRegistry, a: Attributes, node: string, body?: KubeObject): Promise<ApiError | undefined> {
+  const ref = ((body as { spec?: { boundObjectRef?: { kind?: string; name?: string; uid?: string } } } | undefined)?.spec?.boundObjectRef);
+  if (ref?.kind !== "Pod" || !ref.name) return admissionForbidden(a, a.name, "node requested token not bound to a pod");
+  if (!ref.uid) return admissionForbidden(a, a.name, "node requested token with a pod binding without a uid");
+  let pod: Pod;
+  try { pod = (await objects.get(registry.get("", "v1", "pods")!, a.namespace, ref.name)) as Pod; } catch (err) {
+    if (err instanceof ApiError && err.code === 404) return undefined; // the TokenRequest handler answers 404
+    throw err;
+  }
+  if (pod.metadata.uid !== ref.uid) return admissionForbidden(a, a.name, `the UID in the bound object reference (${ref.uid}) does not match the pod's UID in record (${pod.metadata.uid})`);
+  if (pod.spec?.nodeName !== node) return admissionForbidden(a, a.name, "node requested token bound to a pod scheduled on a different node");
   return undefined;
 }
