@@ -119,11 +119,14 @@ describe("a 3-node cluster end to end", { skip: !existsSync(KUBECTL) && "kubectl
     assert.equal(new Set(web.map((p) => p.spec.nodeName)).size, 3, `pods on ${web.map((p) => p.spec.nodeName).join(", ")}`);
   });
 
-  it("kubectl exec and top reach every node's kubelet through the API server", async () => {
+  it("kubectl exec and top reach every node's kubelet through the API server; pods have their ServiceAccount token", async () => {
     for (const p of web) {
       const out = await kubectl(["exec", p.metadata.name, "--", "cat", "/www/index.html"]);
       assert.equal(out.trim(), `web-${p.metadata.name}`);
     }
+    // Each pod got its ServiceAccount's token from its kubelet (on node credentials).
+    const sa = await kubectl(["exec", web[0]!.metadata.name, "--", "cat", "/var/run/secrets/kubernetes.io/serviceaccount/namespace", "/var/run/secrets/kubernetes.io/serviceaccount/token"]);
+    assert.match(sa, /^default[\s\S]*eyJ/);
     const top = await waitFor("kubectl top nodes", async () => {
       const t = await kubectl(["top", "nodes", "--no-headers"]);
       return cluster!.nodes.every((n) => t.includes(n.name)) && t;
