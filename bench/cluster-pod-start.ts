@@ -89,9 +89,7 @@ function deployment(replicas: number) {
       replicas, selector: { matchLabels: { app: LABEL } },
       template: {
         metadata: { labels: { app: LABEL } },
-        // No service-account token volume: the in-process kubelets run as system:node:NAME, which
-        // (at the time of writing) may not read ServiceAccounts, so a token mount would fail.
-        spec: { automountServiceAccountToken: false, terminationGracePeriodSeconds: 0, containers: [{ name: "c", image: "busybox", imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"] }] },
+        spec: { terminationGracePeriodSeconds: 0, containers: [{ name: "c", image: "busybox", imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"] }] },
       },
     },
   };

@@ -108,9 +108,7 @@ function deployment(name: string, replicas: number, onSim: boolean) {
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          // No service-account token volume: the in-process kubelets run as system:node:NAME,
-          // which (at the time of writing) may not read ServiceAccounts.
-          automountServiceAccountToken: false, terminationGracePeriodSeconds: 0,
+          terminationGracePeriodSeconds: 0,
           ...(onSim ? { nodeSelector: { [SIM_LABEL]: "true" } } : {}),
           containers: [{ name: "c", image: "busybox", imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"], resources: { requests: { cpu: "1m", memory: "1Mi" } } }],
         },
