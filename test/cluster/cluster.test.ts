@@ -8,24 +8,15 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterNames, clusterStatus, clusterUp, stateFile, type RunningCluster } from "../../cluster/index.js";
+import { waitFor as waitUntil } from "../fixtures/wait-for.js";
 
 const KUBECTL = "/usr/bin/kubectl";
 const TAG = `t${process.pid % 100000}`;
 
 interface PodJson { metadata: { name: string }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string } }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | false | undefined>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+/** A cluster converges in seconds, but allow for a loaded machine: 90 s, polled every 300 ms. */
+const waitFor = <T>(what: string, fn: () => Promise<T | false | undefined>, ms = 90_000): Promise<T> => waitUntil(what, fn, ms, 300);
 
 const netnsList = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
 const ours = (text: string) => text.split("\n").filter((l) => l.includes(`keel-node-${TAG}-`) || l.includes(`keel-ul-${TAG}`));

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterUp, stateFile, type RunningCluster } from "../../cluster/index.js";
+import { waitFor as waitUntil } from "../fixtures/wait-for.js";
 
 const KUBECTL = "/usr/bin/kubectl";
 const LEAKCHECK = "/work/shared/tools/leakcheck";
@@ -20,18 +21,8 @@ const GRACE_MS = 4000;
 interface PodJson { metadata: { name: string; uid: string; deletionTimestamp?: string }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string } }
 interface NodeJson { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | false | undefined>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+/** A cluster converges in seconds, but allow for a loaded machine: 90 s, polled every 300 ms. */
+const waitFor = <T>(what: string, fn: () => Promise<T | false | undefined>, ms = 90_000): Promise<T> => waitUntil(what, fn, ms, 300);
 
 describe("a 3-node cluster end to end", { skip: !existsSync(KUBECTL) && "kubectl is not installed" }, () => {
   let dir = "";

@@ -15,6 +15,7 @@ import { clusterNames, clusterUp, type RunningCluster } from "../../cluster/inde
 import { createNodeNetns, removeNetns } from "../../cluster/network.js";
 import { startApiServer, type RunningApiServer } from "../../controlplane/apiserver/index.js";
 import { etcdMissing, startEtcd, type EtcdServer } from "../controlplane/etcd-fixture.js";
+import { waitFor as waitUntil } from "../fixtures/wait-for.js";
 
 const KUBECTL = "/usr/bin/kubectl";
 const TAG = `j${process.pid % 100000}`;
@@ -22,18 +23,8 @@ const JOIN_NETNS = `keel-jn-${TAG}`;
 const JOIN_NODE = `keel-jn-${TAG}`;
 const here = dirname(fileURLToPath(import.meta.url));
 
-async function waitFor<T>(what: string, fn: () => Promise<T | false | undefined>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+/** A cluster converges in seconds, but allow for a loaded machine: 90 s, polled every 300 ms. */
+const waitFor = <T>(what: string, fn: () => Promise<T | false | undefined>, ms = 90_000): Promise<T> => waitUntil(what, fn, ms, 300);
 
 describe("keel join: a node from another network namespace, over TCP to the underlay", { skip: !existsSync(KUBECTL) && "kubectl is not installed" }, () => {
   let dir = "";

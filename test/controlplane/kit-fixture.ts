@@ -26,16 +26,4 @@ export async function startApiFixture(prefix = "keel-kit-"): Promise<ApiFixture>
   };
 }
 
-/** Polls until fn returns a truthy value (generous timeout: the suite may run under load). */
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) { lastErr = err; }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { waitFor } from "../fixtures/wait-for.js";
