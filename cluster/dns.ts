@@ -4,11 +4,9 @@
 // EndpointSlice naming each node's address, so each node's service proxy sends its pods' queries
 // to its own node (node-local DNS, no cross-node hop); kubelets write resolv.conf files naming
 // the ClusterIP.
-import type { Socket as UdpSocket } from "node:dgram";
-import type { Server } from "node:net";
 import type { Service } from "../api/core.js";
 import type { EndpointSlice } from "../api/extensions.js";
-import { ClusterDns, type DnsService } from "../cni/index.js";
+import { ClusterDns, serveDnsTcp, serveDnsUdp, type DnsService } from "../cni/index.js";
 import { Informer, KubeClient, R, isAlreadyExists } from "../controlplane/kit/index.js";
 import { listenInNetns } from "./netns-listen.js";
 import { netnsPath } from "./network.js";
@@ -53,33 +51,6 @@ export function kubeDnsObjects(nodes: { name: string; ip: string }[]): { service
   };
 }
 
-/** TCP DNS: messages with a two-byte length prefix (RFC 1035 4.2.2). */
-function serveTcp(server: Server, dns: ClusterDns): void {
-  server.on("connection", (sock) => {
-    let buf = Buffer.alloc(0);
-    sock.on("error", () => sock.destroy());
-    sock.on("data", (d) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        const len = buf.readUInt16BE(0);
-        const out = dns.respond(buf.subarray(2, 2 + len));
-        buf = buf.subarray(2 + len);
-        if (out) {
-          const hdr = Buffer.alloc(2);
-          hdr.writeUInt16BE(out.length);
-          sock.write(Buffer.concat([hdr, out]));
-        }
-      }
-    });
-  });
-}
-
-function serveUdp(socket: UdpSocket, dns: ClusterDns): void {
-  socket.on("message", (msg, rinfo) => {
-    const out = dns.respond(msg);
-    if (out) socket.send(out, rinfo.port, rinfo.address);
-  });
-}
 
 export class ClusterDnsServer {
   readonly dns = new ClusterDns({ domain: CLUSTER_DOMAIN });
@@ -119,7 +90,7 @@ export class ClusterDnsServer {
   async serveNode(node: NodeRecord): Promise<void> {
     const handles = await listenInNetns(netnsPath(node.netns), [{ proto: "tcp", host: node.ip, port: 53 }, { proto: "udp", host: node.ip, port: 53 }]);
     for (const h of handles) {
-      if (h.proto === "tcp") { serveTcp(h.server, this.dns); this.sockets.push(h.server); } else { serveUdp(h.socket, this.dns); this.sockets.push(h.socket); }
+      if (h.proto === "tcp") { serveDnsTcp(h.server, (q) => this.dns.respond(q)); this.sockets.push(h.server); } else { serveDnsUdp(h.socket, (q) => this.dns.respond(q)); this.sockets.push(h.socket); }
     }
   }
 

@@ -18,7 +18,7 @@ export type { NetworkConfigList, CniNetworkOptions } from "./exec/network-list.j
 export { invokePlugin, CniPluginError } from "./exec/invoke.js";
 /** Where keel's own plugin executables are (add it to CNI_PATH). */
 export { keelPluginDir } from "./plugin/dir.js";
-export { ClusterDns } from "./dns/server.js";
+export { ClusterDns, serveDnsTcp, serveDnsUdp } from "./dns/server.js";
 export { DnsRecords, podResolvConf } from "./dns/records.js";
 export type { DnsService } from "./dns/records.js";
 export { removeNodeNetwork } from "./teardown.js";

@@ -10,6 +10,35 @@ const RCODE_NXDOMAIN = 3;
 const RCODE_REFUSED = 5;
 const RCODE_FORMERR = 1;
 
+/** DNS over TCP on `server`: messages with a two-byte length prefix (RFC 1035 4.2.2). */
+export function serveDnsTcp(server: Server, respond: (query: Buffer) => Buffer | undefined): void {
+  server.on("connection", (sock) => {
+    let buf = Buffer.alloc(0);
+    sock.on("error", () => sock.destroy());
+    sock.on("data", (d) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const len = buf.readUInt16BE(0);
+        const out = respond(buf.subarray(2, 2 + len));
+        buf = buf.subarray(2 + len);
+        if (out) {
+          const hdr = Buffer.alloc(2);
+          hdr.writeUInt16BE(out.length);
+          sock.write(Buffer.concat([hdr, out]));
+        }
+      }
+    });
+  });
+}
+
+/** DNS over UDP on `socket`: one answer datagram per query. */
+export function serveDnsUdp(socket: Socket, respond: (query: Buffer) => Buffer | undefined): void {
+  socket.on("message", (msg, rinfo) => {
+    const out = respond(msg);
+    if (out) socket.send(out, rinfo.port, rinfo.address);
+  });
+}
+
 export interface ClusterDnsOptions {
   domain?: string;
   host?: string;
@@ -51,30 +80,12 @@ export class ClusterDns {
   async listen(): Promise<{ host: string; port: number }> {
     const host = this.o.host ?? "127.0.0.1";
     // TCP first on the requested port (0: a free one), then UDP on the same number
-    const tcp = createServer((sock) => {
-      let buf = Buffer.alloc(0);
-      sock.on("error", () => sock.destroy());
-      sock.on("data", (d) => {
-        buf = Buffer.concat([buf, d]);
-        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-          const len = buf.readUInt16BE(0);
-          const out = this.respond(buf.subarray(2, 2 + len));
-          buf = buf.subarray(2 + len);
-          if (out) {
-            const hdr = Buffer.alloc(2);
-            hdr.writeUInt16BE(out.length);
-            sock.write(Buffer.concat([hdr, out]));
-          }
-        }
-      });
-    });
+    const tcp = createServer();
+    serveDnsTcp(tcp, (q) => this.respond(q));
     await new Promise<void>((res, rej) => tcp.once("error", rej).listen(this.o.port ?? 0, host, () => res()));
     const port = (tcp.address() as AddressInfo).port;
     const udp = createSocket("udp4");
-    udp.on("message", (msg, rinfo) => {
-      const out = this.respond(msg);
-      if (out) udp.send(out, rinfo.port, rinfo.address);
-    });
+    serveDnsUdp(udp, (q) => this.respond(q));
     try {
       await new Promise<void>((res, rej) => udp.once("error", rej).bind(port, host, () => res()));
     } catch (e) {
