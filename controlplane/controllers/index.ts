@@ -1,7 +1,6 @@
 // `keel controller-manager`: the core controllers over one set of shared informers, optionally
 // behind leader election so that a standby takes over when the leader dies.
-import { hostname } from "node:os";
-import { EventRecorder, KubeClient, LeaderElector, type ClientConfig } from "../kit/index.js";
+import { EventRecorder, KubeClient, runWhileLeading, type ClientConfig, type LeadershipConfig } from "../kit/index.js";
 import { SharedInformers, type Controller, type ControllerContext } from "./context.js";
 import { ReplicaSetController } from "./replicaset.js";
 import { DeploymentController } from "./deployment.js";
@@ -50,16 +49,9 @@ export class UnknownControllerError extends Error {
   }
 }
 
-export interface ControllerManagerOptions {
+export interface ControllerManagerOptions extends LeadershipConfig {
   /** A kubeconfig path or a ready client config. */
   kubeconfig: string | ClientConfig;
-  leaderElect?: boolean;
-  /** Identity in the Lease (default hostname_pid_random). */
-  identity?: string;
-  leaseName?: string;
-  leaseDurationMs?: number;
-  renewDeadlineMs?: number;
-  retryPeriodMs?: number;
   /** Which controllers to run (default all). */
   controllers?: string[];
   workers?: number;
@@ -89,12 +81,9 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
   const names = o.controllers ?? Object.keys(CONTROLLERS);
   for (const n of names) if (!(n in CONTROLLERS)) throw new UnknownControllerError(n);
   const client = new KubeClient(o.kubeconfig, "keel-controller-manager");
-  const identity = o.identity ?? `${hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   let running: { informers: SharedInformers; controllers: Controller[]; recorder: EventRecorder } | undefined;
-  let leader = false;
-  const leadWaiters: (() => void)[] = [];
 
-  const startControllers = async () => {
+  const startControllers = async (identity: string): Promise<boolean> => {
     const informers = new SharedInformers(client, o.resyncMs ?? 0, log);
     const recorder = new EventRecorder(client, "controller-manager", identity);
     const ctx: ControllerContext = { client, informers, recorder, log, nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodMs, clusterCIDR: o.clusterCIDR, nodeCIDRMaskSize: o.nodeCIDRMaskSize, metrics: o.metrics, hpaSyncPeriodMs: o.hpaSyncPeriodMs };
@@ -102,47 +91,31 @@ export async function startControllerManager(o: ControllerManagerOptions): Promi
     for (const c of controllers) c.register();
     running = { informers, controllers, recorder };
     await informers.start();
-    if (running?.informers !== informers) return; // stopped while syncing
+    if (running?.informers !== informers) return false; // stopped while syncing
     for (const c of controllers) void c.run(o.workers ?? 2);
-    leader = true;
     log(`controller-manager ${identity}: running ${names.join(", ")}`);
-    for (const w of leadWaiters.splice(0)) w();
+    return true;
   };
   const stopControllers = () => {
-    leader = false;
     if (!running) return;
     for (const c of running.controllers) c.stop();
     running.informers.stop();
     running = undefined;
   };
 
-  let elector: LeaderElector | undefined;
-  if (o.leaderElect) {
-    elector = new LeaderElector({
-      client, name: o.leaseName ?? "kube-controller-manager", namespace: "kube-system", identity,
-      leaseDurationMs: o.leaseDurationMs, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs,
-      onStartedLeading: () => { void startControllers(); },
-      onStoppedLeading: () => { stopControllers(); },
-      log,
-    });
-    elector.start();
-  } else {
-    await startControllers();
-  }
+  const leadership = await runWhileLeading(client, { ...o, defaultLeaseName: "kube-controller-manager", log }, startControllers, stopControllers);
 
   return {
-    identity, client,
-    get isLeader() { return leader; },
-    leading: () => (leader ? Promise.resolve() : new Promise<void>((r) => leadWaiters.push(r))),
+    identity: leadership.identity, client,
+    get isLeader() { return leadership.isLeader; },
+    leading: () => leadership.leading(),
     async kill() {
-      if (elector) await elector.stop(false);
-      stopControllers();
+      await leadership.stop(false);
       client.close();
     },
     async close() {
-      if (elector) await elector.stop();
       const rec = running?.recorder;
-      stopControllers();
+      await leadership.stop();
       await rec?.flush();
       client.close();
     },

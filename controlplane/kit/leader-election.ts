@@ -6,6 +6,7 @@ import type { Lease } from "../../api/extensions.js";
 export type { Lease };
 import { isAlreadyExists, isConflict, isNotFound, type KubeClient } from "./client.js";
 import { R } from "./resources.js";
+import { hostname } from "node:os";
 
 
 export interface LeaderElectionOptions {
@@ -141,4 +142,74 @@ export class LeaderElector {
       await this.o.onStoppedLeading();
     }
   }
+}
+
+/** A Lease holder's identity as client-go makes one: hostname, pid and a random suffix. */
+export function defaultIdentity(): string {
+  return `${hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** How a component (controller-manager, scheduler) takes part in leader election. */
+export interface LeadershipConfig {
+  leaderElect?: boolean;
+  /** Identity in the Lease (default hostname_pid_random). */
+  identity?: string;
+  leaseName?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+export interface Leadership {
+  readonly identity: string;
+  readonly isLeader: boolean;
+  /** Resolves once this component leads and its work has started. */
+  leading(): Promise<void>;
+  /** Stops the election (releasing the Lease unless `release` is false: a crash) and the work. */
+  stop(release?: boolean): Promise<void>;
+}
+
+/**
+ * Runs a component's work while it leads: `start` when it takes the Lease (returning false if it
+ * was stopped before it finished starting), `stop` when it loses it; without leaderElect, at
+ * once. The one loop the controller-manager and the scheduler share.
+ */
+export async function runWhileLeading(
+  client: KubeClient,
+  cfg: LeadershipConfig & { defaultLeaseName: string; log?: (msg: string) => void },
+  start: (identity: string) => Promise<boolean>,
+  stop: () => void | Promise<void>,
+): Promise<Leadership> {
+  const identity = cfg.identity ?? defaultIdentity();
+  let leader = false;
+  const waiters: (() => void)[] = [];
+  const begin = async () => {
+    if (!(await start(identity))) return;
+    leader = true;
+    for (const w of waiters.splice(0)) w();
+  };
+  const end = async () => {
+    leader = false;
+    await stop();
+  };
+  let elector: LeaderElector | undefined;
+  if (cfg.leaderElect) {
+    elector = new LeaderElector({
+      client, name: cfg.leaseName ?? cfg.defaultLeaseName, namespace: "kube-system", identity,
+      leaseDurationMs: cfg.leaseDurationMs, renewDeadlineMs: cfg.renewDeadlineMs, retryPeriodMs: cfg.retryPeriodMs,
+      onStartedLeading: () => { void begin(); }, onStoppedLeading: () => end(), log: cfg.log,
+    });
+    elector.start();
+  } else {
+    await begin();
+  }
+  return {
+    identity,
+    get isLeader() { return leader; },
+    leading: () => (leader ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
+    async stop(release = true) {
+      if (elector) await elector.stop(release);
+      await end();
+    },
+  };
 }

@@ -7,25 +7,18 @@
 // node is double-booked: the assumed pods hold their room); a failed binding gives the room
 // back. The watch event of the bound pod then confirms the assumption without recompiling the
 // pod. End to end this path is bounded by the API server's write rate (bench/scheduler-e2e.ts).
-import { hostname } from "node:os";
 import type { Node, Pod } from "../../api/core.js";
 import type { Condition } from "../../api/meta.js";
-import { EventRecorder, Informer, KubeClient, LeaderElector, R, isConflict, isNotFound, type ClientConfig } from "../kit/index.js";
+import { EventRecorder, Informer, KubeClient, R, isConflict, isNotFound, defaultIdentity, runWhileLeading, type ClientConfig, type LeadershipConfig } from "../kit/index.js";
 import { Scheduler, builtinProfile, loadProfiles, type Decision, type Profile, type NodeLike, type PodLike } from "../scheduler/index.js";
 
-export interface SchedulerDaemonOptions {
+export interface SchedulerDaemonOptions extends LeadershipConfig {
   kubeconfig: string | ClientConfig;
   /** A profile config file (YAML or JSON: one profile or `{ profiles: [...] }`). */
   configPath?: string;
   /** A built-in profile name when no config file is given (default "default"). */
   profile?: string;
   schedulerName?: string;
-  leaderElect?: boolean;
-  identity?: string;
-  leaseName?: string;
-  leaseDurationMs?: number;
-  renewDeadlineMs?: number;
-  retryPeriodMs?: number;
   /** API writes in flight at once (default 32). */
   parallelism?: number;
   /**
@@ -187,47 +180,33 @@ export async function startScheduler(o: SchedulerDaemonOptions): Promise<Running
   const log = o.log ?? (() => {});
   const profiles = o.configPath ? loadProfiles(o.configPath) : [builtinProfile(o.profile ?? "default")];
   const client = new KubeClient(o.kubeconfig, "keel-scheduler");
-  const identity = o.identity ?? `${hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  // The Lease identity is also the events' reporting instance, so it is chosen before the election.
+  const identity = o.identity ?? defaultIdentity();
   const recorder = new EventRecorder(client, "default-scheduler", identity);
   const eventRate = o.scheduledEventsPerSecond ?? 50;
   const scheduledEvents = new TokenBucket(eventRate, 2 * eventRate);
   let term: SchedulingTerm | undefined;
-  let leader = false;
-  const waiters: (() => void)[] = [];
-  const begin = async () => {
+  const begin = async (): Promise<boolean> => {
     const t = new SchedulingTerm(client, recorder, profiles, o.schedulerName ?? "default-scheduler", o.parallelism ?? 32, scheduledEvents, log);
     term = t;
     await t.start();
-    if (term !== t) return;
-    leader = true;
+    if (term !== t) return false;
     log(`scheduler ${identity}: scheduling`);
-    for (const w of waiters.splice(0)) w();
+    return true;
   };
   const end = async () => {
-    leader = false;
     const t = term;
     term = undefined;
     await t?.stop();
   };
-  let elector: LeaderElector | undefined;
-  if (o.leaderElect) {
-    elector = new LeaderElector({
-      client, name: o.leaseName ?? "kube-scheduler", namespace: "kube-system", identity,
-      leaseDurationMs: o.leaseDurationMs, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs,
-      onStartedLeading: () => { void begin(); }, onStoppedLeading: () => end(), log,
-    });
-    elector.start();
-  } else {
-    await begin();
-  }
+  const leadership = await runWhileLeading(client, { ...o, identity, defaultLeaseName: "kube-scheduler", log }, begin, end);
   return {
     identity,
-    get isLeader() { return leader; },
+    get isLeader() { return leadership.isLeader; },
     get core() { return term?.core; },
-    leading: () => (leader ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
+    leading: () => leadership.leading(),
     async close() {
-      if (elector) await elector.stop();
-      await end();
+      await leadership.stop();
       await recorder.flush();
       client.close();
     },
