@@ -19,6 +19,7 @@ import { ApiError, alreadyExists, badRequest, conflict, forbidden, notFound } fr
 import { Admission } from "./admission/index.js";
 import type { Pod } from "../../api/core.js";
 import type { PriorityClass } from "../../api/scheduling.js";
+import { KindCache } from "./kind-cache.js";
 import { PriorityAdmission, isPriorityClass } from "./priority.js";
 
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
@@ -91,12 +92,17 @@ export class ObjectStore {
   /** LimitRange and ResourceQuota admission of creates. */
   private readonly admission = new Admission(this);
   /** Priority admission: spec.priorityClassName → spec.priority; one global default class. */
-  private readonly priority = new PriorityAdmission(async () => (await this.list(this.registry.get("scheduling.k8s.io", "v1", "priorityclasses")!, undefined)).items as PriorityClass[]);
+  private priorityClasses?: KindCache<PriorityClass>;
+  private readonly priority = new PriorityAdmission(
+    () => (this.priorityClasses ??= new KindCache(this, this.registry.get("scheduling.k8s.io", "v1", "priorityclasses")!)).inNamespace(""),
+    async () => (await this.list(this.registry.get("scheduling.k8s.io", "v1", "priorityclasses")!, undefined)).items as PriorityClass[],
+  );
   constructor(readonly store: Store, readonly registry: ResourceRegistry, private readonly hooks: WriteHooks = {}) {}
 
   /** Stops what the store's admission keeps watching. */
-  close(): Promise<void> {
-    return this.admission.close();
+  async close(): Promise<void> {
+    await this.admission.close();
+    await this.priorityClasses?.close();
   }
 
   key(r: ResourceInfo, namespace: string | undefined, name: string): string {
@@ -255,7 +261,6 @@ export class ObjectStore {
       throw err;
     }
     const out = this.written(obj, kv.modRevision);
-    if (isPriorityClass(r)) this.priority.invalidate();
     this.hooks.afterWrite?.(r, out, false);
     return out;
   }
@@ -424,8 +429,7 @@ export class ObjectStore {
     try {
       const kv = await this.store.update(this.key(r, om.namespace, name), this.encode(obj), modRevision);
       const out = this.written(obj, kv.modRevision);
-      if (isPriorityClass(r)) this.priority.invalidate();
-      this.hooks.afterWrite?.(r, out, false);
+        this.hooks.afterWrite?.(r, out, false);
       return out;
     } catch (err) {
       if (err instanceof ConflictError) throw conflict(r, name);
@@ -504,7 +508,6 @@ export class ObjectStore {
   }
 
   private async afterDelete(r: ResourceInfo, obj: KubeObject): Promise<void> {
-    if (isPriorityClass(r)) this.priority.invalidate();
     if (r.group === "" && r.kind === "Service") await this.releaseServiceIp(obj);
     await this.hooks.afterWrite?.(r, obj, true);
   }

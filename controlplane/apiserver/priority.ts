@@ -7,38 +7,25 @@ import type { ResourceInfo } from "../../api/registry.js";
 import { DEFAULT_POD_PRIORITY, isSystemPriorityClass, type PriorityClass } from "../../api/scheduling.js";
 import { forbidden } from "./errors.js";
 
-/** How long a read of the classes is reused: a bound on staleness, as an informer's would be. */
-const CACHE_MS = 1000;
-
 export class PriorityAdmission {
-  private cache?: { at: number; classes: Promise<PriorityClass[]> };
-
-  /** `list` reads every PriorityClass from the store. */
-  constructor(private readonly list: () => Promise<PriorityClass[]>) {}
-
-  /** Forgets the cached classes (a PriorityClass was written through this server). */
-  invalidate(): void { this.cache = undefined; }
-
-  private classes(): Promise<PriorityClass[]> {
-    const now = Date.now();
-    if (!this.cache || now - this.cache.at > CACHE_MS) {
-      const classes = this.list();
-      this.cache = { at: now, classes };
-      classes.catch(() => { this.cache = undefined; });
-    }
-    return this.cache.classes;
-  }
+  /**
+   * `cached` gives the classes as an informer-style cache last saw them (a moment behind a
+   * write); `fresh` reads them from the store, for the rare decisions that must not miss one.
+   */
+  constructor(
+    private readonly cached: () => Promise<PriorityClass[]>,
+    private readonly fresh: () => Promise<PriorityClass[]>,
+  ) {}
 
   /** Fills spec.priority of a Pod being created from its class. */
   async admitPod(pod: Pod): Promise<void> {
     if (!pod.spec) return; // validation reports the missing spec
     const spec = pod.spec;
     const name = pod.metadata.name ?? pod.metadata.generateName ?? "";
-    let classes = await this.classes();
+    let classes = await this.cached();
     if (spec.priorityClassName && !classes.some((c) => c.metadata.name === spec.priorityClassName)) {
-      // Maybe written through another API server since the cached read: read again before refusing.
-      this.invalidate();
-      classes = await this.classes();
+      // Maybe written a moment ago, through this server or another: read the store before refusing.
+      classes = await this.fresh();
     }
     let priority = DEFAULT_POD_PRIORITY;
     let preemptionPolicy: string | undefined;
@@ -71,8 +58,7 @@ export class PriorityAdmission {
   /** Refuses a second global default class. */
   async admitClass(r: ResourceInfo, pc: PriorityClass): Promise<void> {
     if (!pc.globalDefault) return;
-    this.invalidate();
-    const other = (await this.classes()).find((c) => c.globalDefault && c.metadata.name !== pc.metadata.name);
+    const other = (await this.fresh()).find((c) => c.globalDefault && c.metadata.name !== pc.metadata.name);
     if (other) {
       throw forbidden(`${r.plural} ${JSON.stringify(pc.metadata.name ?? "")} is forbidden: PriorityClass ${other.metadata.name} is already marked as default. Only one default can exist`,
         { name: pc.metadata.name ?? "", kind: r.plural, group: r.group });

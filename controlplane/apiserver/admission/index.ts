@@ -9,7 +9,7 @@ import { ApiError, qualified } from "../errors.js";
 import type { ObjectStore, WriteOptions } from "../object-store.js";
 import { applyLimitRangeDefaults, limitRangeViolations } from "./limit-ranger.js";
 import { QuotaAdmission } from "./resource-quota.js";
-import { NamespacedCache } from "./namespaced-cache.js";
+import { KindCache } from "../kind-cache.js";
 import type { ResourceQuota } from "../../../api/policy.js";
 
 export { QuotaAdmission, QuotaExceededError } from "./resource-quota.js";
@@ -30,7 +30,7 @@ export class Admission {
   // Read from memory on every create (informer-style caches, as kube-apiserver's plugins): two
   // store lists per pod create were a fifth of the server's CPU per create. Made on first use
   // (the ObjectStore that owns this is still being constructed).
-  private caches?: { limitRanges: NamespacedCache<LimitRange>; quotas: NamespacedCache<ResourceQuota> };
+  private caches?: { limitRanges: KindCache<LimitRange>; quotas: KindCache<ResourceQuota> };
 
   constructor(private readonly objects: ObjectStore) {
     this.quota = new QuotaAdmission(objects, (ns) => this.cached().quotas.inNamespace(ns).then((q) => q.length > 0));
@@ -38,8 +38,8 @@ export class Admission {
 
   private cached(): NonNullable<Admission["caches"]> {
     return (this.caches ??= {
-      limitRanges: new NamespacedCache(this.objects, this.objects.registry.get("", "v1", "limitranges")!),
-      quotas: new NamespacedCache(this.objects, this.objects.registry.get("", "v1", "resourcequotas")!),
+      limitRanges: new KindCache(this.objects, this.objects.registry.get("", "v1", "limitranges")!),
+      quotas: new KindCache(this.objects, this.objects.registry.get("", "v1", "resourcequotas")!),
     });
   }
 
