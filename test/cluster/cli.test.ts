@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { clusterNames, processAlive, readState, stateFile } from "../../cluster/index.js";
+import { KUBECTL, runKubectl } from "./fixtures.js";
 
-const KUBECTL = "/usr/bin/kubectl";
 const TAG = `c${process.pid % 100000}`;
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -25,12 +25,7 @@ describe("keel cluster CLI: up -d, status, down", { skip: !existsSync(KUBECTL) &
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
     });
   });
-  const kubectl = (args: string[], dataDir: string, input?: string) => new Promise<string>((resolve, reject) => {
-    const child = execFile(KUBECTL, ["--kubeconfig", join(dataDir, "admin.kubeconfig"), "--cache-dir", join(dir, "kcache"), ...args],
-      { env: { ...process.env, HOME: dir, KUBECONFIG: "" }, timeout: 60_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr}`)) : resolve(stdout)));
-    child.stdin!.end(input ?? "");
-  });
+  const kubectl = (args: string[], dataDir: string, input?: string) => runKubectl(dir, join(dataDir, "admin.kubeconfig"), args, input);
   const ourNetns = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(`-${TAG}`));
 
   before(() => {

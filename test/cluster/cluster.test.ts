@@ -3,20 +3,18 @@
 // IPs, and closing the cluster leaves no namespace, interface or state file behind.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterNames, clusterStatus, clusterUp, stateFile, type RunningCluster } from "../../cluster/index.js";
-import { waitFor as waitUntil } from "../fixtures/wait-for.js";
+import { KUBECTL, runKubectl, waitFor } from "./fixtures.js";
 
-const KUBECTL = "/usr/bin/kubectl";
 const TAG = `t${process.pid % 100000}`;
 
 interface PodJson { metadata: { name: string }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string } }
 
 /** A cluster converges in seconds, but allow for a loaded machine: 90 s, polled every 300 ms. */
-const waitFor = <T>(what: string, fn: () => Promise<T | false | undefined>, ms = 90_000): Promise<T> => waitUntil(what, fn, ms, 300);
 
 const netnsList = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
 const ours = (text: string) => text.split("\n").filter((l) => l.includes(`keel-node-${TAG}-`) || l.includes(`keel-ul-${TAG}`));
@@ -25,12 +23,7 @@ describe("keel cluster up: 2 nodes in their own network namespaces", { skip: !ex
   let dir = "";
   let cluster: RunningCluster | undefined;
 
-  const kubectl = (args: string[], input?: string) => new Promise<string>((resolve, reject) => {
-    const child = execFile(KUBECTL, ["--kubeconfig", join(dir, "admin.kubeconfig"), "--cache-dir", join(dir, "kcache"), ...args],
-      { env: { ...process.env, HOME: dir, KUBECONFIG: "" }, timeout: 60_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr}`)) : resolve(stdout)));
-    child.stdin!.end(input ?? "");
-  });
+  const kubectl = (args: string[], input?: string) => runKubectl(dir, join(dir, "admin.kubeconfig"), args, input);
   const pods = async () => (JSON.parse(await kubectl(["get", "pods", "-l", "app=sleeper", "-o", "json"])) as { items: PodJson[] }).items;
 
   before(async () => {

@@ -4,14 +4,13 @@
 // screenshot is kept as a test artifact (its path is printed).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterUp, type RunningCluster } from "../../cluster/index.js";
 import { clusterView, startDashboard, type RunningDashboard } from "../../dashboard/index.js";
+import { KUBECTL, runKubectl } from "./fixtures.js";
 
-const KUBECTL = "/usr/bin/kubectl";
 const CHROMIUM = "/usr/bin/chromium";
 const TAG = `d${process.pid % 100000}`;
 
@@ -39,12 +38,7 @@ describe("keel dashboard in headless Chromium", () => {
     let browser: import("playwright-core").Browser | undefined;
     const artifacts = mkdtempSync(join(tmpdir(), "keel-dashboard-artifacts-"));
 
-    const kubectl = (args: string[], input?: string) => new Promise<string>((resolve, reject) => {
-      const child = execFile(KUBECTL, ["--kubeconfig", join(dir, "admin.kubeconfig"), "--cache-dir", join(dir, "kcache"), ...args],
-        { env: { ...process.env, HOME: dir, KUBECONFIG: "" }, timeout: 60_000 },
-        (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr}`)) : resolve(stdout)));
-      child.stdin!.end(input ?? "");
-    });
+    const kubectl = (args: string[], input?: string) => runKubectl(dir, join(dir, "admin.kubeconfig"), args, input);
 
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), "keel-dash-"));

@@ -5,21 +5,19 @@
 // burns CPU, and back down once it stops. Closing the cluster leaves nothing behind.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterUp, type RunningCluster } from "../../cluster/index.js";
-import { waitFor as waitUntil } from "../fixtures/wait-for.js";
+import { KUBECTL, runKubectl, waitFor, podLog as podLogOf } from "./fixtures.js";
 
-const KUBECTL = "/usr/bin/kubectl";
 const LEAKCHECK = "/work/shared/tools/leakcheck";
 const TAG = `r${process.pid % 100000}`;
 
 interface PodJson { metadata: { name: string; uid: string; deletionTimestamp?: string }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] } }
 
 /** A cluster converges in seconds, but allow for a loaded machine: 90 s, polled every 300 ms. */
-const waitFor = <T>(what: string, fn: () => Promise<T | false | undefined>, ms = 90_000): Promise<T> => waitUntil(what, fn, ms, 300);
 
 const isReady = (p: PodJson) => p.status.phase === "Running" && !!p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
 
@@ -27,22 +25,11 @@ describe("a 3-node cluster: rolling update and autoscaling", { skip: !existsSync
   let dir = "";
   let cluster: RunningCluster | undefined;
 
-  const kubectl = (args: string[], input?: string, timeout = 60_000) => new Promise<string>((resolve, reject) => {
-    const child = execFile(KUBECTL, ["--kubeconfig", join(dir, "admin.kubeconfig"), "--cache-dir", join(dir, "kcache"), ...args],
-      { env: { ...process.env, HOME: dir, KUBECONFIG: "" }, timeout },
-      (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr}`)) : resolve(stdout)));
-    child.stdin!.end(input ?? "");
-  });
+  const kubectl = (args: string[], input?: string, timeout = 60_000) => runKubectl(dir, join(dir, "admin.kubeconfig"), args, input, timeout);
   const apply = (obj: unknown) => kubectl(["apply", "-f", "-"], JSON.stringify(obj));
   const getJson = async <T>(args: string[]) => JSON.parse(await kubectl([...args, "-o", "json"])) as T;
   const podsOf = async (app: string) => (await getJson<{ items: PodJson[] }>(["get", "pods", "-l", `app=${app}`])).items;
-  /** A pod's container log, read from its node's log directory (what kubectl logs would show). */
-  const podLog = (pod: PodJson): string => {
-    const nd = cluster!.nodes.find((n) => n.name === pod.spec.nodeName);
-    const d = nd && join(nd.logDir, `default_${pod.metadata.name}_${pod.metadata.uid}`, "c");
-    if (!d || !existsSync(d)) return "(no log)";
-    return readdirSync(d).map((f) => readFileSync(join(d, f), "utf8")).join("");
-  };
+  const podLog = (pod: PodJson): string => podLogOf(cluster!, pod);
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "keel-e2e-roll-"));

@@ -5,7 +5,7 @@
 // runs a pod; a wrong pin or token is refused. A second API server on the same etcd sees it all.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -15,16 +15,14 @@ import { clusterNames, clusterUp, type RunningCluster } from "../../cluster/inde
 import { createNodeNetns, removeNetns } from "../../cluster/network.js";
 import { startApiServer, type RunningApiServer } from "../../controlplane/apiserver/index.js";
 import { etcdMissing, startEtcd, type EtcdServer } from "../controlplane/etcd-fixture.js";
-import { waitFor as waitUntil } from "../fixtures/wait-for.js";
+import { KUBECTL, runKubectl, waitFor } from "./fixtures.js";
 
-const KUBECTL = "/usr/bin/kubectl";
 const TAG = `j${process.pid % 100000}`;
 const JOIN_NETNS = `keel-jn-${TAG}`;
 const JOIN_NODE = `keel-jn-${TAG}`;
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** A cluster converges in seconds, but allow for a loaded machine: 90 s, polled every 300 ms. */
-const waitFor = <T>(what: string, fn: () => Promise<T | false | undefined>, ms = 90_000): Promise<T> => waitUntil(what, fn, ms, 300);
 
 describe("keel join: a node from another network namespace, over TCP to the underlay", { skip: !existsSync(KUBECTL) && "kubectl is not installed" }, () => {
   let dir = "";
@@ -35,12 +33,7 @@ describe("keel join: a node from another network namespace, over TCP to the unde
   let joiner: ChildProcess | undefined;
   let joinerOut = "";
 
-  const kubectl = (kubeconfig: string, args: string[], input?: string) => new Promise<string>((resolve, reject) => {
-    const child = execFile(KUBECTL, ["--kubeconfig", kubeconfig, "--cache-dir", join(dir, "kcache"), ...args],
-      { env: { ...process.env, HOME: dir, KUBECONFIG: "" }, timeout: 60_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr}`)) : resolve(stdout)));
-    child.stdin!.end(input ?? "");
-  });
+  const kubectl = (kubeconfig: string, args: string[], input?: string) => runKubectl(dir, kubeconfig, args, input);
   const admin = () => join(dir, "admin.kubeconfig");
   /** `keel ARGS` inside the join namespace (the "other machine"). */
   const keelThere = (args: string[]) => spawn("nsenter", [`--net=/run/netns/${JOIN_NETNS}`, process.execPath, harness, ...args], { stdio: ["ignore", "pipe", "pipe"] });

@@ -2,7 +2,7 @@
 // the scheduler daemon and (optionally) a controller-manager, all in this process.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { startControllerManager, SharedInformers, CONTROLLERS, type RunningControllerManager, type ControllerManagerOptions, type ControllerContext } from "../../controlplane/controllers/index.js";
+import { startControllerManager, SharedInformers, CONTROLLERS, type RunningControllerManager, type ControllerManagerOptions, type ControllerContext, type Controller } from "../../controlplane/controllers/index.js";
 import { EventRecorder, KubeClient, R, type Resource } from "../../controlplane/kit/index.js";
 import { startScheduler, type RunningScheduler } from "../../controlplane/scheduler-daemon/index.js";
 import { startSimNodes, simNodeSpecs, type SimNodes, type SimNodeSpec } from "../../controlplane/sim-nodes/index.js";
@@ -65,11 +65,20 @@ const KEYS_FOR: Record<string, Resource> = {
  * pass writes nothing, then once more; returns the writes of those last two passes: a
  * level-triggered, idempotent reconciler leaves both empty.
  */
-export async function reconcileTwice(c: Cluster, extra: Partial<ControllerContext> = {}): Promise<[string[], string[]]> {
+export function reconcileTwice(c: Cluster, extra: Partial<ControllerContext> = {}): Promise<[string[], string[]]> {
+  return passesUntilQuiet(c, extra, (ctx) => Object.values(CONTROLLERS).map((C) => new C(ctx)), (ctl) => KEYS_FOR[ctl.name]!);
+}
+
+/** The same for a few controllers over one kind's keys: the writes of the pass after a quiet one. */
+export async function secondPassWrites(c: Cluster, controllers: (new (ctx: ControllerContext) => Controller)[], keys: Resource): Promise<string[]> {
+  return (await passesUntilQuiet(c, {}, (ctx) => controllers.map((C) => new C(ctx)), () => keys))[1];
+}
+
+async function passesUntilQuiet(c: Cluster, extra: Partial<ControllerContext>, make: (ctx: ControllerContext) => Controller[], keysOf: (ctl: Controller) => Resource): Promise<[string[], string[]]> {
   const client = new CountingClient(c.server.kubeconfigPath);
   const informers = new SharedInformers(client);
   const ctx: ControllerContext = { client, informers, recorder: new EventRecorder(client, "test"), log: () => {}, nodeMonitorGracePeriodMs: 60_000, ...extra };
-  const controllers = Object.values(CONTROLLERS).map((C) => new C(ctx));
+  const controllers = make(ctx);
   for (const ctl of controllers) ctl.register();
   await informers.start();
   try {
@@ -80,7 +89,7 @@ export async function reconcileTwice(c: Cluster, extra: Partial<ControllerContex
           for (const k of informers.get(R.pods).listKeys()) await ctl.reconcile(`pods|${k.replace("/", "|")}`);
           continue;
         }
-        for (const k of informers.get(KEYS_FOR[ctl.name]!).listKeys()) await ctl.reconcile(k);
+        for (const k of informers.get(keysOf(ctl)).listKeys()) await ctl.reconcile(k);
       }
       return [...client.writes];
     };

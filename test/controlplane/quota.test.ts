@@ -5,10 +5,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Pod } from "../../api/core.js";
 import type { LimitRange, ResourceQuota } from "../../api/policy.js";
-import { ApiStatusError, EventRecorder, Informer, KubeClient, R, type Resource } from "../../controlplane/kit/index.js";
-import { RESOURCE_QUOTAS, ResourceQuotaController, SharedInformers, type Controller, type ControllerContext } from "../../controlplane/controllers/index.js";
+import { ApiStatusError, Informer, R } from "../../controlplane/kit/index.js";
+import { RESOURCE_QUOTAS, ResourceQuotaController } from "../../controlplane/controllers/index.js";
 import { applyLimitRangeDefaults, limitRangeViolations } from "../../controlplane/apiserver/admission/index.js";
-import { startCluster, waitFor, type Cluster } from "./controllers-fixture.js";
+import { secondPassWrites, startCluster, waitFor, type Cluster } from "./controllers-fixture.js";
 
 const LIMIT_RANGES = { group: "", version: "v1", plural: "limitranges", kind: "LimitRange", namespaced: true };
 
@@ -121,37 +121,6 @@ test("ResourceQuota with kubectl: create quota, a refused run, describe; the con
   assert.deepEqual(await secondPassWrites(c, [ResourceQuotaController], RESOURCE_QUOTAS), []);
 });
 
-/** Runs fresh instances of the given controllers over their keys until a pass writes nothing, then once more: returns that last pass's writes. */
-async function secondPassWrites(c: Cluster, controllers: (new (ctx: ControllerContext) => Controller)[], keys: Resource): Promise<string[]> {
-  const writes: string[] = [];
-  const client = new (class extends KubeClient {
-    override request<T>(method: string, path: string, body?: unknown, ct?: string): Promise<T> {
-      if (method !== "GET") writes.push(`${method} ${path}`);
-      return super.request<T>(method, path, body, ct);
-    }
-  })(c.server.kubeconfigPath);
-  const informers = new SharedInformers(client);
-  const ctls = controllers.map((C) => new C({ client, informers, recorder: new EventRecorder(client, "test"), log: () => {} }));
-  for (const ctl of ctls) ctl.register();
-  await informers.start();
-  try {
-    const pass = async () => {
-      writes.length = 0;
-      for (const ctl of ctls) for (const k of informers.get(keys).listKeys()) await ctl.reconcile(k);
-      return [...writes];
-    };
-    await waitFor("a pass that writes nothing", async () => {
-      const w = await pass();
-      if (w.length) await new Promise((r) => setTimeout(r, 300)); // let the informers see those writes
-      return w.length === 0;
-    }, 30_000, 10);
-    return await pass();
-  } finally {
-    for (const ctl of ctls) ctl.stop();
-    informers.stop();
-    client.close();
-  }
-}
 
 test("ResourceQuota scopes: a BestEffort quota counts only pods without requests or limits", async () => {
   const ns = await namespace("keel-quota-scope");

@@ -6,11 +6,11 @@ import assert from "node:assert/strict";
 import type { Pod } from "../../api/core.js";
 import type { DaemonSet, StatefulSet } from "../../api/apps.js";
 import type { ControllerRevision } from "../../api/policy.js";
-import { EventRecorder, KubeClient, R, type Resource } from "../../controlplane/kit/index.js";
-import { DaemonSetController, StatefulSetController, SharedInformers, type Controller, type ControllerContext } from "../../controlplane/controllers/index.js";
+import { R } from "../../controlplane/kit/index.js";
+import { DaemonSetController, StatefulSetController } from "../../controlplane/controllers/index.js";
 import { CONTROLLER_REVISIONS, REVISION_HASH_LABEL } from "../../controlplane/controllers/controller-revision.js";
 import { simNodeSpecs } from "../../controlplane/sim-nodes/index.js";
-import { startCluster, waitFor, type Cluster } from "./controllers-fixture.js";
+import { secondPassWrites, startCluster, waitFor, type Cluster } from "./controllers-fixture.js";
 
 let c: Cluster;
 before(async () => { c = await startCluster({ nodes: simNodeSpecs(2, { prefix: "keel-rev" }) }); });
@@ -92,37 +92,6 @@ test("statefulset: revisions, currentRevision/updateRevision, kubectl rollout un
   await waitFor("revisions gone with their statefulset", async () => (await revisionsOf("keel-sts")).length === 0);
 });
 
-/** Runs fresh instances of the given controllers over their keys until a pass writes nothing, then once more: returns that last pass's writes. */
-async function secondPassWrites(c: Cluster, controllers: (new (ctx: ControllerContext) => Controller)[], keys: Resource): Promise<string[]> {
-  const writes: string[] = [];
-  const client = new (class extends KubeClient {
-    override request<T>(method: string, path: string, body?: unknown, ct?: string): Promise<T> {
-      if (method !== "GET") writes.push(`${method} ${path}`);
-      return super.request<T>(method, path, body, ct);
-    }
-  })(c.server.kubeconfigPath);
-  const informers = new SharedInformers(client);
-  const ctls = controllers.map((C) => new C({ client, informers, recorder: new EventRecorder(client, "test"), log: () => {} }));
-  for (const ctl of ctls) ctl.register();
-  await informers.start();
-  try {
-    const pass = async () => {
-      writes.length = 0;
-      for (const ctl of ctls) for (const k of informers.get(keys).listKeys()) await ctl.reconcile(k);
-      return [...writes];
-    };
-    await waitFor("a pass that writes nothing", async () => {
-      const w = await pass();
-      if (w.length) await new Promise((r) => setTimeout(r, 300)); // let the informers see those writes
-      return w.length === 0;
-    }, 30_000, 10);
-    return await pass();
-  } finally {
-    for (const ctl of ctls) ctl.stop();
-    informers.stop();
-    client.close();
-  }
-}
 
 test("revisionHistoryLimit: old revisions no pod runs are pruned", async () => {
   const ds: DaemonSet = { metadata: { name: "keel-ds-lim", namespace: "default" }, spec: { revisionHistoryLimit: 1, selector: { matchLabels: { app: "keel-ds-lim" } }, template: template("keel-ds-lim", "busybox:1") } };
