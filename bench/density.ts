@@ -19,8 +19,7 @@ import { writeReport, type Row } from "./lib/report.js";
 import { ensureDebianPackages } from "./lib/ensure.js";
 import { reexecInPrivateMountNs } from "./lib/private-ns.js";
 import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
-import { podmanStore, type PodmanStore } from "./lib/podman.js";
-import { crunClamp, killPodmanLeftovers, podmanConf, podmanError, podmanProcesses, roomForCrunCgroups, unmountUnder } from "./pod-start-static.js";
+import { crunClamp, killPodmanLeftovers, podmanConf, podmanError, podmanProcesses, podmanStore, roomForCrunCgroups, unmountUnder, type PodmanStore } from "./lib/podman.js";
 
 const run = promisify(execFile);
 // The shipped `keel` command (the bundle setup builds), as a user runs it.
