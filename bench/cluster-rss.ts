@@ -16,15 +16,13 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { Pod } from "../api/index.js";
 import { KubeClient, R } from "../controlplane/kit/index.js";
 import { startSimNodes, simNodeSpecs, type SimNodes } from "../controlplane/sim-nodes/index.js";
 import { writeReport, type Row } from "./lib/report.js";
+import { KEEL_CLI } from "./lib/keel-cli.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const KEEL = join(here, "..", "bundle", "keel.js");
 const SIM_LABEL = "keel.dev/bench-sim";
 const MiB = 1024 * 1024;
 
@@ -74,7 +72,7 @@ interface Child { child: ChildProcess; exited: Promise<unknown>; pid: number }
  * start to stderr) matches `ready`, with that line. Both pipes keep being drained.
  */
 async function startKeel(args: string[], ready: RegExp): Promise<Child & { line: string }> {
-  const child = spawn(process.execPath, [KEEL, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [KEEL_CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise((r) => child.once("exit", r));
   let tail = "";
   const line = await new Promise<string>((resolve, reject) => {

@@ -4,8 +4,7 @@
 // to crun's in the same run.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { Runtime } from "../runtime/runtime.js";
 import { native } from "../native/index.js";
 import { BusyboxBundles } from "../runtime/busybox-bundle.js";
@@ -15,8 +14,8 @@ import { writeReport, type Row } from "./lib/report.js";
 import { ensureDebianPackages } from "./lib/ensure.js";
 import { reexecInPrivateMountNs } from "./lib/private-ns.js";
 import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
+import { KEEL_CLI } from "./lib/keel-cli.js";
 
-const keelCli = join(dirname(fileURLToPath(import.meta.url)), "..", "cli", "keel.js");
 
 
 interface Subject {
@@ -47,7 +46,7 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
   const subjects: Subject[] = [
     { name: "keel (in-process, clone3)", lifecycle: lifecycleIn(inProc) },
     { name: "keel (in-process, CLONE_VM)", lifecycle: lifecycleIn(inProcVm) },
-    { name: "keel CLI", lifecycle: (id, b) => exec(process.execPath, [keelCli, "oci", "--root", roots.keel, "run", "--bundle", b, id]) },
+    { name: "keel CLI", lifecycle: (id, b) => exec(process.execPath, [KEEL_CLI, "oci", "--root", roots.keel, "run", "--bundle", b, id]) },
     { name: "runc", lifecycle: oci("runc", roots.runc) },
     { name: "crun", lifecycle: oci("crun", roots.crun) },
   ];

@@ -9,8 +9,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import type { Pod } from "../api/index.js";
@@ -20,10 +19,9 @@ import { ensureDebianPackages } from "./lib/ensure.js";
 import { reexecInPrivateMountNs } from "./lib/private-ns.js";
 import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
 import { crunClamp, killPodmanLeftovers, podmanConf, podmanError, podmanProcesses, podmanStore, roomForCrunCgroups, unmountUnder, type PodmanStore } from "./lib/podman.js";
+import { KEEL_CLI } from "./lib/keel-cli.js";
 
 const run = promisify(execFile);
-// The shipped `keel` command (the bundle setup builds), as a user runs it.
-const keelJs = join(dirname(fileURLToPath(import.meta.url)), "..", "bundle", "keel.js");
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
@@ -115,7 +113,7 @@ export async function main({ quick }: { quick: boolean; argv: string[] }): Promi
     const root = join(work, "kubelet");
     mkdirSync(manifests);
     const kernelBefore = kernelBytes();
-    kubelet = spawn(process.execPath, [keelJs, "kubelet", "--manifests", manifests, "--root", root, "--log-dir", join(work, "logs"), "--image-root", imageRoot,
+    kubelet = spawn(process.execPath, [KEEL_CLI, "kubelet", "--manifests", manifests, "--root", root, "--log-dir", join(work, "logs"), "--image-root", imageRoot,
       "--node-name", node, "--host-ip", "127.0.0.1", "--stop-pods-on-exit", "-q"], { stdio: ["ignore", "ignore", "inherit"] });
     const readyCount = () => {
       let n = 0;

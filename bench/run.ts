@@ -6,16 +6,15 @@
 // container (what keel run costs beyond Node's start-up and the image store).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { exec } from "./lib/exec.js";
 import { summarize, timeIt } from "./lib/stats.js";
 import { writeReport, type Row } from "./lib/report.js";
 import { ensureDebianPackages } from "./lib/ensure.js";
 import { reexecInPrivateMountNs } from "./lib/private-ns.js";
 import { podmanStore, PODMAN_RUN, type PodmanStore } from "./lib/podman.js";
+import { KEEL_CLI } from "./lib/keel-cli.js";
 
-const keelJs = join(dirname(fileURLToPath(import.meta.url)), "..", "bundle", "keel.js");
 
 
 export async function main({ quick }: { quick: boolean }): Promise<void> {
@@ -31,7 +30,7 @@ export async function main({ quick }: { quick: boolean }): Promise<void> {
     store = podmanStore(work);
     const podman = [...store.args, "--runtime", "crun"];
     const subjects: [string, () => Promise<void>][] = [
-      ["keel", () => exec(process.execPath, [keelJs, "run", "--rm", "busybox", "true"], env)],
+      ["keel", () => exec(process.execPath, [KEEL_CLI, "run", "--rm", "busybox", "true"], env)],
       ["podman", () => exec("podman", [...podman, ...PODMAN_RUN, "true"])],
       ["node", () => exec(process.execPath, ["-e", "0"])],
     ];

@@ -4,11 +4,10 @@
 import { execFileSync } from "node:child_process";
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { MNT_DETACH, MS, native } from "../../native/index.js";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { removeCgroupDirs } from "./cgroup-cleanup.js";
+import { KEEL_CLI } from "./keel-cli.js";
 
-const keelJs = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "cli", "keel.js");
 
 /** `podman run` arguments every benchmark uses: no network, the ulimits this machine allows. */
 export const PODMAN_RUN = ["run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "localhost/busybox:latest"];
@@ -22,7 +21,7 @@ export interface PodmanStore {
 export function podmanStore(work: string): PodmanStore {
   const args = ["--root", join(work, "podman-root"), "--runroot", join(work, "podman-run"), "--tmpdir", join(work, "podman-tmp"), "--cgroup-manager=cgroupfs", "--events-backend", "none"];
   const archive = join(work, "busybox.tar");
-  execFileSync(process.execPath, [keelJs, "image", "export", "busybox", "-o", archive], { stdio: "ignore" });
+  execFileSync(process.execPath, [KEEL_CLI, "image", "export", "busybox", "-o", archive], { stdio: "ignore" });
   execFileSync("podman", [...args, "load", "-i", archive], { stdio: ["ignore", "ignore", "inherit"], cwd: "/tmp" });
   return {
     args,
