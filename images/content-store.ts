@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { randomBytes } from "node:crypto";
-import lockfile from "proper-lockfile";
+import { StoreLock } from "./store-lock.js";
 import {
   type Descriptor,
   type ImageConfig,
@@ -94,7 +94,7 @@ export class Lease {
   /** Holds blobs (digests) and snapshots (chain ids) against garbage collection. */
   async hold(digests: string[], chainIds: string[] = [], { initial = false } = {}): Promise<void> {
     if (!initial && digests.every((d) => this.digests.has(d)) && chainIds.every((c) => this.chainIds.has(c))) return;
-    await this.store.withGcLock(async () => {
+    await this.store.withLeaseLock(async () => {
       digests.forEach((d) => this.digests.add(d));
       chainIds.forEach((c) => this.chainIds.add(c));
       // Not fsync'd: a lease guards a live process's blobs against GC, and after a crash its
@@ -320,17 +320,14 @@ export class ContentStore {
 
   // ── leases and garbage collection ───────────────────────────────────────────────────────
 
-  async withGcLock<T>(fn: () => Promise<T>): Promise<T> {
-    const release = await lockfile.lock(join(this.root, "gc.lock"), {
-      realpath: false,
-      stale: 15_000,
-      retries: { retries: 600, minTimeout: 20, maxTimeout: 200 },
-    });
-    try {
-      return await fn();
-    } finally {
-      await release();
-    }
+  /** Garbage collection's side of the GC lock: no lease is being written meanwhile. */
+  withGcLock<T>(fn: () => Promise<T>): Promise<T> {
+    return StoreLock.for(join(this.root, "gc.lock")).exclusive(fn);
+  }
+
+  /** A lease write's side of the GC lock: lease writes run together, never during a collection. */
+  withLeaseLock<T>(fn: () => Promise<T>): Promise<T> {
+    return StoreLock.for(join(this.root, "gc.lock")).shared(fn);
   }
 
   /** A new lease, holding `digests` and `chainIds` from the start (one write). */

@@ -71,7 +71,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
   const nodeName = opts.nodeName ?? hostname();
   const hostIP = opts.hostIP ?? defaultHostIP();
   let api: ApiSource | undefined;
-  const metrics = new KubeletMetrics();
+  let core: KubeletCore | undefined;
+  const metrics = new KubeletMetrics(() => core);
   let deferred: PodCidrNetwork | undefined;
   let network = opts.network;
   if (!network && opts.cni) {
@@ -82,11 +83,11 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
   const client: KubeClient | undefined = opts.kubeconfig ? new KubeClient(opts.kubeconfig, `keel-kubelet/${nodeName}`) : undefined;
   // Only pods from the API server get ServiceAccount tokens: standalone, there is nobody to sign them.
   const saTokens = client ? new ServiceAccountTokens({ client, caPem: client.config.caPem, log: opts.log }) : undefined;
-  const core = await KubeletCore.open({
+  core = await KubeletCore.open({
     ...opts, nodeName, hostIP, network,
     configs: new ChainedConfigSource([staticConfigs, ...(client ? [new ApiConfigSource(client)] : [])]),
     serviceAccountTokens: saTokens,
-    onPodStarted: (_pod, s) => metrics.observePodStart(s),
+    metrics,
     onStatus: (pod, st) => {
       api?.status(pod, st);
       opts.onPodStatus?.(pod, st);

@@ -12,6 +12,7 @@ import { EvictionManager } from "./eviction.js";
 import { LogRotator } from "./log-rotation.js";
 import type { ConfigSource } from "./config-source.js";
 import type { ServiceAccountTokens } from "./service-account-token.js";
+import type { KubeletMetrics } from "./metrics.js";
 import { PodWorker, type EventType, type WorkerDeps } from "./pod-worker.js";
 
 export interface KubeletCoreOptions {
@@ -48,6 +49,8 @@ export interface KubeletCoreOptions {
   memoryAvailable?: () => number;
   onStatus?: (pod: Pod, status: PodStatus) => void;
   onPodStarted?: (pod: Pod, seconds: number) => void;
+  /** Where pod starts and their steps are timed. */
+  metrics?: KubeletMetrics;
   onEvent?: (pod: Pod, type: EventType, reason: string, message: string, container?: string) => void;
   log?: (msg: string) => void;
 }
@@ -71,12 +74,13 @@ export class KubeletCore {
       runtime: new Runtime({ root: k.paths.runtimeRoot }), images, paths: k.paths,
       network: o.network ?? new LoopbackNetwork(), nodeName: o.nodeName, hostIP: o.hostIP,
       backoffBaseMs: o.backoffBaseMs ?? 10_000, backoffMaxMs: o.backoffMaxMs ?? 300_000,
-      syncIntervalMs: o.syncIntervalMs ?? 500, pidsLimit: o.pidsLimit, configs: o.configs, rootfsQueue: pLimit(1),
+      syncIntervalMs: o.syncIntervalMs ?? 500, pidsLimit: o.pidsLimit, configs: o.configs, rootfsQueue: pLimit(4),
       dns: { clusterDNS: o.clusterDNS, clusterDomain: o.clusterDomain },
       serviceAccountTokens: o.serviceAccountTokens,
       podCgroups: o.cgroupRoot === false ? undefined : new PodCgroups(o.cgroupRoot ?? `keel-kubepods-${o.nodeName.replace(/[^A-Za-z0-9_.-]/g, "_")}`),
       onStatus: (pod, st) => o.onStatus?.(pod, st),
-      onPodStarted: (pod, s) => o.onPodStarted?.(pod, s),
+      onPodStarted: (pod, s) => { o.metrics?.observePodStart(s); o.onPodStarted?.(pod, s); },
+      metrics: o.metrics,
       onEvent: (pod, type, reason, message, container) => {
         o.log?.(`${pod.metadata.namespace}/${pod.metadata.name}${container ? `[${container}]` : ""}: ${reason}: ${message}`);
         o.onEvent?.(pod, type, reason, message, container);

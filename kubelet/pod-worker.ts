@@ -26,6 +26,7 @@ import { ProbeRunner, runAction, type ProbeTarget } from "./probes.js";
 import { computePodStatus } from "./status.js";
 import { setUpVolumes, tearDownVolumes, volumeMounts } from "./volumes.js";
 import { podServiceAccountMounts, type ServiceAccountTokens } from "./service-account-token.js";
+import type { KubeletMetrics, PodStartStep } from "./metrics.js";
 
 export type EventType = "Normal" | "Warning";
 
@@ -47,8 +48,9 @@ export interface WorkerDeps {
   /** ConfigMaps and Secrets for volumes and env. */
   configs?: ConfigSource;
   /**
-   * Runs the node's rootfs preparations one at a time: each takes the image store's file lock,
-   * which waiters poll with back-off, so a burst of pods contending for it waited seconds.
+   * Bounds the node's concurrent rootfs preparations. Their image-store lease writes share one
+   * acquisition of the store's lock (images/store-lock.ts); the bound keeps a burst of pods from
+   * filling libuv's thread pool with their file work all at once.
    */
   rootfsQueue: <T>(f: () => Promise<T>) => Promise<T>;
   /** Pods' resolv.conf (dns.ts). */
@@ -59,6 +61,8 @@ export interface WorkerDeps {
   /** Once per pod: seconds from the worker's start to all its containers running. */
   onPodStarted?(pod: Pod, seconds: number): void;
   onEvent(pod: Pod, type: EventType, reason: string, message: string, container?: string): void;
+  /** Where the steps of pod starts are timed (the kubelet's /metrics). */
+  metrics?: KubeletMetrics;
 }
 
 /** rm -rf, retried: a supervisor may still be writing its exit file into the directory. */
@@ -93,6 +97,7 @@ export class PodWorker {
   private terminating?: Promise<void>;
   private readonly createdAt = Date.now();
   private startReported = false;
+  private queueTimed = false;
   /** Containers whose process is gone but whose exit file is not there yet: since when. */
   private vanished = new Map<string, number>();
   /** The node's shared keel-pause (container-spec.ts). */
@@ -128,6 +133,14 @@ export class PodWorker {
 
   private allContainers(): [Container, boolean][] {
     return [...(this.pod.spec?.initContainers ?? []).map((c) => [c, true] as [Container, boolean]), ...this.pod.spec!.containers.map((c) => [c, false] as [Container, boolean])];
+  }
+
+  /** Runs one step of the pod's start, timing it into the kubelet's metrics. */
+  private async timed<T>(step: PodStartStep, f: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    const v = await f();
+    this.d.metrics?.observeStep(step, (performance.now() - t0) / 1000);
+    return v;
   }
 
   private save(): void {
@@ -189,6 +202,10 @@ export class PodWorker {
   // ---- the sync loop ----
 
   private async syncOnce(): Promise<void> {
+    if (!this.queueTimed) {
+      this.queueTimed = true;
+      this.d.metrics?.observeStep("queue", (Date.now() - this.createdAt) / 1000);
+    }
     if (this.rec.terminal || this.stopped) return;
     const deadline = this.pod.spec?.activeDeadlineSeconds;
     if (deadline !== undefined && Date.now() - Date.parse(this.rec.startTime) > deadline * 1000) {
@@ -198,7 +215,7 @@ export class PodWorker {
     if (!(await this.ensureSandbox())) return;
     if (!this.volumes) {
       try {
-        this.volumes = await setUpVolumes(this.pod, this.d.paths, this.d.configs);
+        this.volumes = await this.timed("volumes", () => setUpVolumes(this.pod, this.d.paths, this.d.configs));
       } catch (e) {
         for (const [c] of this.allContainers()) {
           const r = this.rec.containers[c.name];
@@ -282,17 +299,17 @@ export class PodWorker {
     removeDir(bundle);
     mkdirSync(bundle, { recursive: true });
     const spec = sandboxSpec(this.pod, bundle, (this.pause ??= sharedPause(this.d.paths.root)));
-    if (this.d.podCgroups) spec.linux!.cgroupsPath = `${await this.d.podCgroups.ensure(this.pod)}/${id}`;
+    if (this.d.podCgroups) spec.linux!.cgroupsPath = `${await this.timed("cgroup", () => this.d.podCgroups!.ensure(this.pod))}/${id}`;
     writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
     await this.stopSupervisor();
-    const sup = await PodSupervisor.launch(this.d.paths.supervisorSocket(this.uid));
+    const sup = await this.timed("supervisor", () => PodSupervisor.launch(this.d.paths.supervisorSocket(this.uid)));
     this.sup = sup;
     // Recorded before it has children, so a kubelet that dies now still finds it.
     this.rec.supervisor = { pid: sup.pid!, socket: sup.socketPath };
     this.save();
     let pid: number;
     try {
-      pid = await this.runContainer(sup, id, bundle, spec, supervisedFiles(bundle));
+      pid = await this.timed("sandbox", () => this.runContainer(sup, id, bundle, spec, supervisedFiles(bundle)));
     } catch (e) {
       await this.stopSupervisor();
       throw e;
@@ -301,6 +318,7 @@ export class PodWorker {
     this.save();
     if (!this.pod.spec?.hostNetwork) {
       let net;
+      const t0 = performance.now();
       try {
         net = await this.d.network.setUp({ podUid: this.uid, namespace: this.pod.metadata.namespace ?? "default", name: this.pod.metadata.name!, containerId: id, netns: `/proc/${pid}/ns/net`, pod: this.pod });
       } catch (e) {
@@ -309,6 +327,9 @@ export class PodWorker {
         await this.stopSandbox();
         throw e;
       }
+      const s = (performance.now() - t0) / 1000;
+      this.d.metrics?.observeStep("network", s);
+      this.d.metrics?.observeNetwork("set_up_pod", s);
       this.rec.sandbox.podIP = net.ip;
       this.save();
     }
@@ -448,11 +469,12 @@ export class PodWorker {
     const sandbox = this.rec.sandbox!;
     let img: ResolvedImage;
     try {
-      img = await this.resolveImage(c, r);
+      img = await this.timed("image", () => this.resolveImage(c, r));
     } catch (e) {
       this.failStart(c, r, e as ContainerStartError);
       return;
     }
+    const containerT0 = performance.now();
     const attempt = r.attempts + 1;
     const id = containerRuntimeId(this.uid, c.name, attempt);
     const dir = this.d.paths.containerDir(this.uid, id);
@@ -496,6 +518,7 @@ export class PodWorker {
     r.image = c.image ?? r.image;
     Object.assign(r, { state: "running", reason: undefined, message: undefined, startedAt: now().replace(/\.\d{3}Z$/, "Z"), notBefore: undefined });
     this.save();
+    this.d.metrics?.observeStep("container", (performance.now() - containerT0) / 1000);
     this.d.onEvent(this.pod, "Normal", "Started", `Started container ${c.name}`, c.name);
     const post = c.lifecycle?.postStart;
     if (post) {

@@ -26,7 +26,7 @@ export async function startKubeletServer(core: KubeletCore, metrics: KubeletMetr
         const items = [...core.workers.values()].map((w) => ({ ...w.pod, apiVersion: "v1", kind: "Pod", status: w.currentStatus ?? {} }));
         return send(200, JSON.stringify({ apiVersion: "v1", kind: "PodList", metadata: {}, items }));
       }
-      if (url.pathname === "/metrics") return send(200, metrics.render(core), "text/plain; version=0.0.4");
+      if (url.pathname === "/metrics") return send(200, await metrics.render(), metrics.contentType);
       if (url.pathname === "/stats/summary") {
         const pods = [];
         for (const w of core.workers.values()) {
