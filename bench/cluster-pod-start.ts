@@ -108,7 +108,7 @@ async function kubeletSteps(client: KubeClient): Promise<Record<string, StepTota
   const totals: Record<string, StepTotal> = {};
   const nodes = await client.list<Node>(R.nodes);
   for (const n of nodes.items) {
-    const text = await (await fetch(`${kubeletBaseUrl(n)}/metrics`)).text();
+    const text = await (await fetch(new URL("/metrics", kubeletBaseUrl(n)))).text();
     for (const m of text.matchAll(/^keel_kubelet_pod_start_step_duration_seconds_(sum|count)\{step="(\w+)"\} (\S+)$/gm)) {
       const t = (totals[m[2]!] ??= { sum: 0, count: 0 });
       t[m[1] as "sum" | "count"] += Number(m[3]);

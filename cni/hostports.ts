@@ -1,12 +1,12 @@
 // hostPort mappings (the portmap plugin's job) with nftables in the node's namespace: traffic to
 // any local address of the node on a hostPort is DNAT'ed to the pod; the whole table is rebuilt
 // from the recorded mappings of all pods in one transaction on every change.
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../lib/atomic-file.js";
 import type { PortMapping } from "./types.js";
 import { deleteTable, replaceTable } from "./nft.js";
-import lockfile from "proper-lockfile";
+import { FileLock } from "../lib/file-lock.js";
 import { InvalidNetworkConfigError } from "./errors.js";
 
 export const HOSTPORT_TABLE = "keel-hostports";
@@ -26,6 +26,17 @@ export function validatePortMappings(m: PortMapping[]): void {
   });
 }
 
+/** Removes a pod's record; false when it had none. */
+async function removeRecord(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw e;
+  }
+}
+
 export class HostPorts {
   private readonly dir: string;
   constructor(private readonly nodeNetns: string | undefined, stateDir: string, private readonly podCIDR: string, private readonly bridge: string) {
@@ -35,14 +46,15 @@ export class HostPorts {
   async set(containerId: string, podIP: string, mappings: PortMapping[]): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const path = join(this.dir, `${containerId}.json`);
-    if (mappings.length === 0) await rm(path, { force: true });
-    else await writeFileAtomic(path, JSON.stringify({ containerId, podIP, mappings } satisfies Recorded));
+    if (mappings.length === 0) {
+      // Most pods have no host ports: nothing recorded, nothing to rebuild.
+      if (!(await removeRecord(path))) return;
+    } else await writeFileAtomic(path, JSON.stringify({ containerId, podIP, mappings } satisfies Recorded));
     await this.sync();
   }
 
   async remove(containerId: string): Promise<void> {
-    const path = join(this.dir, `${containerId}.json`);
-    await rm(path, { force: true });
+    if (!(await removeRecord(join(this.dir, `${containerId}.json`)))) return;
     await this.sync();
   }
 
@@ -50,12 +62,7 @@ export class HostPorts {
   async sync(): Promise<void> {
     // read-and-apply under a lock, so two pods' changes cannot overwrite each other's table
     await mkdir(this.dir, { recursive: true });
-    const release = await lockfile.lock(this.dir, { retries: { retries: 400, minTimeout: 5, maxTimeout: 50 }, stale: 15000, realpath: false });
-    try {
-      await this.apply();
-    } finally {
-      await release().catch(() => undefined);
-    }
+    await FileLock.for(this.dir, { retries: { retries: 400, minTimeout: 5, maxTimeout: 50 } }).exclusive(() => this.apply());
   }
 
   private async apply(): Promise<void> {

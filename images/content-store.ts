@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { randomBytes } from "node:crypto";
-import { StoreLock } from "./store-lock.js";
+import { FileLock } from "../lib/file-lock.js";
 import {
   type Descriptor,
   type ImageConfig,
@@ -322,12 +322,12 @@ export class ContentStore {
 
   /** Garbage collection's side of the GC lock: no lease is being written meanwhile. */
   withGcLock<T>(fn: () => Promise<T>): Promise<T> {
-    return StoreLock.for(join(this.root, "gc.lock")).exclusive(fn);
+    return FileLock.for(join(this.root, "gc.lock")).exclusive(fn);
   }
 
   /** A lease write's side of the GC lock: lease writes run together, never during a collection. */
   withLeaseLock<T>(fn: () => Promise<T>): Promise<T> {
-    return StoreLock.for(join(this.root, "gc.lock")).shared(fn);
+    return FileLock.for(join(this.root, "gc.lock")).shared(fn);
   }
 
   /** A new lease, holding `digests` and `chainIds` from the start (one write). */

@@ -120,10 +120,17 @@ interface Addon {
   spawn(plan: SpawnPlan): Promise<Spawned>;
   /** Stop `exec` of a created, not yet started child from keeping the event loop alive. */
   execUnref(pid: number): void;
-  waitPidfd(pidfd: number): Promise<ExitStatus>;
+  /** Resolves when the process exits (reaping it if ours); ref false: the wait does not keep Node running. */
+  waitPidfd(pidfd: number, ref?: boolean): Promise<ExitStatus>;
   pidfdOpen(pid: number): number;
   pidfdSignal(pidfd: number, signal: number): void;
   pidfdPoll(pidfd: number): ExitStatus | null;
+  /**
+   * Runs a helper executable in a session of its own (stdio on /dev/null, passFd as its fd 3, -1
+   * for none) with posix_spawn, which does not copy this process's memory as fork does. The
+   * child is ours: reap it with waitPidfd(pidfd), then close the pidfd.
+   */
+  spawnDaemon(file: string, argv: string[], passFd: number): { pid: number; pidfd: number };
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
   mkfifo(path: string, mode: number): void;

@@ -13,9 +13,9 @@
 //   await runtime.create(id, bundle, { spawn: (plan) => sup.spawn(id, plan, { logFile, exitFile }) });
 //   await runtime.start(id);
 //   await sup.waitExec(id);
-import { spawn } from "node:child_process";
+import { closeSync, createReadStream } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { NativeError, nativeBinary, serializePlan, type SpawnPlan } from "../native/index.js";
+import { NativeError, native, nativeBinary, serializePlan, type SpawnPlan } from "../native/index.js";
 import { RuntimeError } from "./errors.js";
 
 /** The supervisor could not be started or reached, or it went away mid-request. */
@@ -86,29 +86,36 @@ export class PodSupervisor {
     sock.unref();
   }
 
-  /** Starts a new supervisor serving `socketPath` (detached from us) and connects to it. */
-  static launch(socketPath: string): Promise<PodSupervisor> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(nativeBinary("keel-supervisor"), ["pod", "--socket", socketPath, "--status-fd", "3"], {
-        detached: true, stdio: ["ignore", "ignore", "ignore", "pipe"],
-      });
-      let status = "";
-      const pipe = child.stdio[3] as NodeJS.ReadableStream;
-      pipe.setEncoding("utf8");
-      pipe.on("data", (d: string) => (status += d));
-      pipe.on("end", () => {
-        child.unref();
-        if (!status.startsWith("ok ")) {
-          reject(new PodSupervisorError(socketPath, `did not start: ${status.trim() || "it exited"}`));
-          return;
-        }
-        PodSupervisor.connect(socketPath).then((sup) => {
-          sup.pid = Number(status.slice(3));
-          resolve(sup);
-        }, reject);
-      });
-      child.on("error", (e) => reject(new PodSupervisorError(socketPath, `did not start: ${e.message}`, { cause: e })));
+  /**
+   * Starts a new supervisor serving `socketPath` (in a session of its own) and connects to it. It
+   * is spawned by the addon (posix_spawn: no copy of this process's memory, which in `keel
+   * cluster up` holds a whole control plane) and reaped through its pidfd when it exits.
+   */
+  static async launch(socketPath: string): Promise<PodSupervisor> {
+    const [rd, wr] = native.pipe();
+    let child: { pid: number; pidfd: number };
+    try {
+      child = native.spawnDaemon(nativeBinary("keel-supervisor"), ["keel-supervisor", "pod", "--socket", socketPath, "--status-fd", "3"], wr);
+    } catch (e) {
+      closeSync(rd);
+      throw new PodSupervisorError(socketPath, `did not start: ${(e as Error).message}`, { cause: e });
+    } finally {
+      closeSync(wr);
+    }
+    // Reaped whenever it exits; the watch must not keep this process alive.
+    void native.waitPidfd(child.pidfd, false).finally(() => closeSync(child.pidfd));
+    // "ok PID\n" once it serves the socket; end of file if it failed (its reason on the same line).
+    const status = await new Promise<string>((resolve, reject) => {
+      let text = "";
+      const pipe = createReadStream("", { fd: rd, encoding: "utf8" });
+      pipe.on("data", (d) => (text += d));
+      pipe.on("end", () => resolve(text));
+      pipe.on("error", (e) => reject(new PodSupervisorError(socketPath, `did not start: ${e.message}`, { cause: e })));
     });
+    if (!status.startsWith("ok ")) throw new PodSupervisorError(socketPath, `did not start: ${status.trim() || "it exited"}`);
+    const sup = await PodSupervisor.connect(socketPath);
+    sup.pid = Number(status.slice(3));
+    return sup;
   }
 
   /** Connects to a running supervisor (one a previous process started). */

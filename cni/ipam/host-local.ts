@@ -2,13 +2,14 @@
 // allocated address under <dataDir>/<network>/, named by the address and holding
 // "<containerId>\r\n<ifName>", plus last_reserved_ip for round-robin allocation.
 //
-// Safety: every operation holds a lock on the network's directory (proper-lockfile: an atomic
-// mkdir, so it excludes other processes too, e.g. concurrent plugin executables), and each
+// Safety: every operation holds a lock on the network's directory (lib/file-lock.ts: an atomic
+// mkdir, so it excludes other processes too, e.g. concurrent plugin executables, while waiters in
+// this process queue rather than poll), and each
 // address file is created with link(2) from a fully written temporary file, so it appears
 // atomically with its content and never twice.
 import { mkdir, readdir, readFile, rm, link, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import lockfile from "proper-lockfile";
+import { FileLock } from "../../lib/file-lock.js";
 import { writeFileAtomic, tempName } from "../../lib/atomic-file.js";
 import { cidrContains, formatIpv4, gatewayOf, parseCidr, parseIpv4, type Ipv4Cidr } from "../cidr.js";
 import { CniError, CNI_CODES, IpamExhaustedError, InvalidNetworkConfigError } from "../errors.js";
@@ -173,16 +174,15 @@ export class HostLocalIpam implements IpamBackend {
 
   private async locked<T>(fn: () => Promise<T>): Promise<T> {
     await mkdir(this.dir, { recursive: true });
-    let release: () => Promise<void>;
+    let entered = false;
     try {
-      release = await lockfile.lock(this.dir, { retries: { retries: 400, minTimeout: 5, maxTimeout: 50 }, stale: 15000, realpath: false });
+      return await FileLock.for(this.dir, { retries: { retries: 400, minTimeout: 5, maxTimeout: 50 } }).exclusive(() => {
+        entered = true;
+        return fn();
+      });
     } catch (e) {
+      if (entered) throw e;
       throw new CniError(`IPAM: cannot lock ${this.dir}: ${(e as Error).message}`, CNI_CODES.tryAgainLater, undefined, { cause: e });
-    }
-    try {
-      return await fn();
-    } finally {
-      await release().catch(() => undefined);
     }
   }
 }

@@ -18,6 +18,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdOpen", Napi::Function::New(env, pidfd_open));
   exports.Set("pidfdSignal", Napi::Function::New(env, pidfd_signal));
   exports.Set("pidfdPoll", Napi::Function::New(env, pidfd_poll));
+  exports.Set("spawnDaemon", Napi::Function::New(env, spawn_daemon));
   exports.Set("mount", Napi::Function::New(env, mount_));
   exports.Set("umount2", Napi::Function::New(env, umount2_));
   exports.Set("mkfifo", Napi::Function::New(env, mkfifo_));

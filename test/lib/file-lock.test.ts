@@ -1,20 +1,21 @@
-// The image store's GC lock: lease writes run together on one hold of the lock directory, a
-// collection runs alone, and one queued collection holds back the lease writes behind it.
+// FileLock (the image store's GC lock, IPAM's, host ports'): shared holders run together on one
+// hold of the lock directory, an exclusive one runs alone, and one queued holds back the shared
+// ones behind it; in-process exclusive waiters queue rather than poll.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { StoreLock } from "../../images/store-lock.js";
+import { FileLock } from "../../lib/file-lock.js";
 
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 
 test("shared holders overlap, hold the lock directory while any runs, and an exclusive one runs alone", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "keel-store-lock-"));
+  const dir = mkdtempSync(join(tmpdir(), "keel-file-lock-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, "gc.lock");
-  const lock = StoreLock.for(path);
-  assert.equal(StoreLock.for(path), lock, "one lock per path in a process");
+  const lock = FileLock.for(path);
+  assert.equal(FileLock.for(path), lock, "one lock per path in a process");
   const log: string[] = [];
   let inShared = 0, maxShared = 0;
   const shared = (name: string, ms: number) => lock.shared(async () => {
@@ -43,9 +44,9 @@ test("shared holders overlap, hold the lock directory while any runs, and an exc
 });
 
 test("a holder's failure releases the lock for the next", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "keel-store-lock-"));
+  const dir = mkdtempSync(join(tmpdir(), "keel-file-lock-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const lock = StoreLock.for(join(dir, "gc.lock"));
+  const lock = FileLock.for(join(dir, "gc.lock"));
   await assert.rejects(lock.shared(async () => { throw new Error("boom"); }), /boom/);
   await assert.rejects(lock.exclusive(async () => { throw new Error("bang"); }), /bang/);
   assert.equal(await lock.exclusive(async () => 7), 7);
