@@ -20,8 +20,8 @@ export type PodStartStep =
   | "container" // one container's spec, rootfs, create and start
   | "status"; // the last container running → the status with it handed to the status writer
 
-/** Runtime operations timed as kubelet's kubelet_runtime_operations_duration_seconds does. */
-export type RuntimeOperation = "run_podsandbox" | "create_container" | "start_container" | "stop_container" | "remove_container" | "stop_podsandbox";
+/** Runtime operations timed as kubelet's kubelet_runtime_operations_duration_seconds does (the sandbox's included). */
+export type RuntimeOperation = "create_container" | "start_container";
 
 export class KubeletMetrics {
   readonly registry = new Registry();

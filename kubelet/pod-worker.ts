@@ -26,7 +26,7 @@ import { ProbeRunner, runAction, type ProbeTarget } from "./probes.js";
 import { computePodStatus } from "./status.js";
 import { setUpVolumes, tearDownVolumes, volumeMounts } from "./volumes.js";
 import { podServiceAccountMounts, type ServiceAccountTokens } from "./service-account-token.js";
-import type { KubeletMetrics, PodStartStep } from "./metrics.js";
+import type { KubeletMetrics, PodStartStep, RuntimeOperation } from "./metrics.js";
 
 export type EventType = "Normal" | "Warning";
 
@@ -141,6 +141,11 @@ export class PodWorker {
     const v = await f();
     this.d.metrics?.observeStep(step, (performance.now() - t0) / 1000);
     return v;
+  }
+
+  /** A runtime operation, timed as kubelet's kubelet_runtime_operations_duration_seconds. */
+  private runtimeOp<T>(op: RuntimeOperation, f: () => Promise<T>): Promise<T> {
+    return this.d.metrics ? this.d.metrics.timeRuntime(op, f) : f();
   }
 
   private save(): void {
@@ -263,11 +268,13 @@ export class PodWorker {
    * supervisor's word that execve happened.
    */
   private async runContainer(sup: PodSupervisor, id: string, bundle: string, spec: Spec, out: ContainerOutput): Promise<number> {
-    const { pid } = await this.d.runtime.create(id, bundle, { spec, spawn: (plan) => sup.spawn(id, plan, out) });
+    const { pid } = await this.runtimeOp("create_container", () => this.d.runtime.create(id, bundle, { spec, spawn: (plan) => sup.spawn(id, plan, out) }));
     try {
       const exec = sup.waitExec(id);
-      await this.d.runtime.start(id);
-      await exec;
+      await this.runtimeOp("start_container", async () => {
+        await this.d.runtime.start(id);
+        await exec;
+      });
     } catch (e) {
       await this.d.runtime.delete(id, { force: true }).catch(() => {});
       throw e;

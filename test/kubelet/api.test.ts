@@ -92,6 +92,7 @@ describe("kubelet under the API server", { skip: !existsSync(KUBECTL) && "kubect
     assert.match(metrics, /kubelet_pod_start_duration_seconds_count 1/);
     // where the start went, step by step (one container: each step once)
     for (const step of ["queue", "supervisor", "sandbox", "image", "container"]) assert.match(metrics, new RegExp(`keel_kubelet_pod_start_step_duration_seconds_count\\{step="${step}"\\} 1`));
+    assert.match(metrics, /kubelet_runtime_operations_duration_seconds_count\{operation_type="start_container"\} 2/, "the sandbox and the container");
     const summary = await (await fetch(`${base}/stats/summary`)).json() as { pods: { containers: { memory?: { usageBytes: number } }[] }[] };
     assert.ok((summary.pods[0].containers[0].memory?.usageBytes ?? 0) > 0);
     assert.equal(await (await fetch(`${base}/containerLogs/default/web/c`)).text(), "up\n");
