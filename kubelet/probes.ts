@@ -1,15 +1,15 @@
 // Container probes (liveness, readiness, startup) and lifecycle hooks. An exec action runs in the
 // container through the runtime; httpGet and tcpSocket connect from inside the pod's network
-// namespace (a helper entered with nsenter), or directly for a host-network pod.
-import { execFile } from "node:child_process";
+// namespace (on a socket the addon makes there), or directly for a host-network pod.
 import { readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { isIP, isIPv6, Socket } from "node:net";
 import { join } from "node:path";
-import { packagePath } from "../lib/package-root.js";
+import { connect as tlsConnect } from "node:tls";
+import { native } from "../native/index.js";
 import type { Container, ExecAction, HTTPGetAction, Probe, TCPSocketAction } from "../api/index.js";
 import type { Process, Spec } from "../oci/runtime-spec.js";
 import type { Runtime } from "../runtime/runtime.js";
-
-const helper = packagePath("dist", "kubelet", "probe-helper.js");
 
 export interface ProbeTarget {
   runtime: Runtime;
@@ -53,24 +53,77 @@ export async function runExecAction(t: ProbeTarget, action: ExecAction, timeoutM
   return { ok: code === 0, message: code === 0 ? out.trim() : `command ${JSON.stringify(action.command)} exited with ${code}: ${out.trim()}` };
 }
 
-function runHelper(t: ProbeTarget, args: string[], timeoutMs: number): Promise<ProbeResult> {
-  const cmd = t.netns ? "nsenter" : process.execPath;
-  const argv = t.netns ? [`--net=${t.netns}`, process.execPath, helper, ...args] : [helper, ...args];
-  return new Promise((resolve) => {
-    execFile(cmd, argv, { timeout: timeoutMs + 2000 }, (err, _stdout, stderr) => {
-      resolve({ ok: !err, message: err ? (stderr.trim() || err.message) : "" });
-    });
+const AF_INET = 2, AF_INET6 = 10, SOCK_STREAM = 1;
+
+/**
+ * A TCP connection to host:port, made from the pod's network namespace when there is one (the
+ * socket is created inside it by the addon, so the pod's address is reachable even when only its
+ * node's namespace routes to it), else from ours. Rejects with Go's dial wording, as kubelet's
+ * probe messages read.
+ */
+function dial(t: ProbeTarget, host: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    let sock: Socket;
+    try {
+      sock = t.netns ? new Socket({ fd: native.socketIn(t.netns, isIPv6(host) ? AF_INET6 : AF_INET, SOCK_STREAM), readable: true, writable: true }) : new Socket();
+    } catch (e) {
+      reject(new Error(`dial tcp ${host}:${port}: ${(e as Error).message}`));
+      return;
+    }
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`dial tcp ${host}:${port}: i/o timeout`)); }, timeoutMs);
+    sock.once("connect", () => { clearTimeout(timer); resolve(sock); });
+    sock.once("error", (e) => { clearTimeout(timer); sock.destroy(); reject(new Error(`dial tcp ${host}:${port}: ${e.message}`)); });
+    sock.connect(port, host);
   });
 }
 
-export function runHttpGet(t: ProbeTarget, a: HTTPGetAction, timeoutMs: number): Promise<ProbeResult> {
+export async function runHttpGet(t: ProbeTarget, a: HTTPGetAction, timeoutMs: number): Promise<ProbeResult> {
   const host = a.host ?? (t.netns ? "127.0.0.1" : t.podIP ?? "127.0.0.1");
-  return runHelper(t, ["http", host, String(resolvePort(a.port, t.container)), a.path ?? "/", String(timeoutMs), a.scheme ?? "HTTP"], timeoutMs);
+  const port = resolvePort(a.port, t.container);
+  const scheme = (a.scheme ?? "HTTP").toUpperCase();
+  const path = a.path ?? "/";
+  const url = `${scheme.toLowerCase()}://${host}:${port}${path}`;
+  const deadline = Date.now() + timeoutMs;
+  let sock: Socket;
+  try {
+    sock = await dial(t, host, port, timeoutMs);
+  } catch (e) {
+    return { ok: false, message: `Get "${url}": ${(e as Error).message}` };
+  }
+  // kubelet does not verify a probe's certificate
+  const conn: Socket = scheme === "HTTPS" ? tlsConnect({ socket: sock, rejectUnauthorized: false, servername: isIP(host) ? undefined : host }) : sock;
+  const headers: Record<string, string> = { "User-Agent": "kube-probe/1.32", Accept: "*/*" };
+  for (const h of a.httpHeaders ?? []) headers[h.name] = h.value;
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (r: ProbeResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      conn.destroy();
+      resolve(r);
+    };
+    // The whole exchange within the probe's timeout (the request's own idle timeout does not
+    // cover a socket handed over already connected).
+    const timer = setTimeout(() => done({ ok: false, message: `Get "${url}": context deadline exceeded` }), Math.max(1, deadline - Date.now()));
+    const req = httpRequest({ host, port, path, method: "GET", headers, createConnection: () => conn }, (res) => {
+      res.resume();
+      const code = res.statusCode ?? 0;
+      done(code >= 200 && code < 400 ? { ok: true, message: "" } : { ok: false, message: `HTTP probe failed with statuscode: ${code}` });
+    });
+    req.on("error", (e) => done({ ok: false, message: `Get "${url}": ${e.message}` }));
+    req.end();
+  });
 }
 
-export function runTcpSocket(t: ProbeTarget, a: TCPSocketAction, timeoutMs: number): Promise<ProbeResult> {
+export async function runTcpSocket(t: ProbeTarget, a: TCPSocketAction, timeoutMs: number): Promise<ProbeResult> {
   const host = a.host ?? (t.netns ? "127.0.0.1" : t.podIP ?? "127.0.0.1");
-  return runHelper(t, ["tcp", host, String(resolvePort(a.port, t.container)), String(timeoutMs)], timeoutMs);
+  try {
+    (await dial(t, host, resolvePort(a.port, t.container), timeoutMs)).destroy();
+    return { ok: true, message: "" };
+  } catch (e) {
+    return { ok: false, message: (e as Error).message };
+  }
 }
 
 /** One probe or hook action, whichever kind it is. */

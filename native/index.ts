@@ -140,6 +140,11 @@ interface Addon {
   openat2(dirfd: number, path: string, flags: number, mode?: number, resolve?: number): number;
   /** Sets IFF_UP on `ifname` inside the network namespace at `netnsPath` (from a short-lived thread). */
   linkUp(netnsPath: string, ifname: string): void;
+  /**
+   * A new unconnected socket (non-blocking, close-on-exec) in the network namespace at
+   * netnsPath: connect or listen on it from this process (e.g. `new net.Socket({ fd })`).
+   */
+  socketIn(netnsPath: string, family: number, type: number): number;
   /** One fd passed over a unix socket with SCM_RIGHTS (a console socket's pty master). */
   recvFd(socketFd: number): number;
   /** TIOCSWINSZ on a terminal fd. */

@@ -26,6 +26,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("pipe", Napi::Function::New(env, pipe_));
   exports.Set("openat2", Napi::Function::New(env, openat2_));
   exports.Set("linkUp", Napi::Function::New(env, link_up));
+  exports.Set("socketIn", Napi::Function::New(env, socket_in));
   exports.Set("recvFd", Napi::Function::New(env, recv_fd));
   exports.Set("setWinsize", Napi::Function::New(env, set_winsize));
   return exports;
