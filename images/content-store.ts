@@ -107,6 +107,11 @@ export class Lease {
   }
 }
 
+/** JSON blobs by digest (content-addressed, so valid for every store), least recently used first. */
+const jsonBlobs = new Map<string, Buffer>();
+const JSON_BLOB_CACHE_ENTRIES = 256;
+const JSON_BLOB_CACHE_MAX_BYTES = 64 * 1024;
+
 export class ContentStore {
   private constructor(readonly root: string) {}
 
@@ -198,8 +203,25 @@ export class ContentStore {
     return { mediaType, digest, size };
   }
 
+  /**
+   * A JSON blob (index, manifest, config), parsed. Small ones are kept in memory by digest: a
+   * blob's content never changes, and a container start resolves its image several times
+   * (kubelet, rootfs preparation), each a chain of reads otherwise.
+   */
   async readJson(digest: string, field: string): Promise<unknown> {
-    return parseJson(await this.readBlob(digest), field);
+    let bytes = jsonBlobs.get(digest);
+    if (bytes) {
+      jsonBlobs.delete(digest);
+      jsonBlobs.set(digest, bytes);
+    } else {
+      bytes = await this.readBlob(digest);
+      if (bytes.length <= JSON_BLOB_CACHE_MAX_BYTES) {
+        jsonBlobs.set(digest, bytes);
+        if (jsonBlobs.size > JSON_BLOB_CACHE_ENTRIES) jsonBlobs.delete(jsonBlobs.keys().next().value!);
+      }
+    }
+    // parsed afresh each time: callers own what they get
+    return parseJson(bytes, field);
   }
 
   // ── refs ────────────────────────────────────────────────────────────────────────────────

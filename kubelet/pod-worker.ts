@@ -449,20 +449,20 @@ export class PodWorker {
 
   private async resolveImage(c: Container, r: ContainerRecord): Promise<ResolvedImage> {
     const ref = c.image!;
-    let present = true;
+    let img: ResolvedImage | undefined;
     try {
-      await this.d.images.resolve(ref);
+      img = await this.d.images.resolve(ref);
     } catch {
-      present = false;
+      /* not present */
     }
+    const present = img !== undefined;
     if (!present && c.imagePullPolicy === "Never") {
       throw new ContainerStartError(this.podName, c.name, "ErrImageNeverPull", `container image "${ref}" is not present with pull policy of Never`);
     }
     if (!present) this.d.onEvent(this.pod, "Normal", "Pulling", `Pulling image "${ref}"`, c.name);
-    let img: ResolvedImage;
     const t0 = Date.now();
     try {
-      img = await this.d.images.ensure(ref);
+      img ??= await this.d.images.ensure(ref);
     } catch (e) {
       this.d.onEvent(this.pod, "Warning", "Failed", `Failed to pull image "${ref}": ${(e as Error).message}`, c.name);
       throw new ContainerStartError(this.podName, c.name, "ErrImagePull", (e as Error).message, { cause: e });
