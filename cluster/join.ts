@@ -3,7 +3,10 @@
 // and the cluster CA, signed with the bootstrap token; the CA must match the --ca-cert-hash pin.
 // Then, over TLS verified with that CA, the token buys this node its kubeconfig, and a kubelet
 // runs here with it: pods in this machine's network namespace, on the podCIDR the cluster gives
-// the Node.
+// the Node. Beside it, on the same credentials, what `keel cluster up` runs for its own nodes:
+// the VXLAN overlay, the service proxy (this namespace's `keel-services` table) and a cluster DNS
+// server on this node's address (the cluster names it in kube-dns's slice, and this node's proxy
+// sends its pods' queries for the kube-dns ClusterIP there).
 import { mkdirSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { connect as tlsConnect } from "node:tls";
@@ -14,6 +17,8 @@ import { writeFileAtomicSync } from "../lib/atomic-file.js";
 import { caCertHash, parseToken, sameSecret, signClusterInfo, type ClusterInfo, type JoinResponse } from "./bootstrap.js";
 import { ClusterError } from "./errors.js";
 import { OVERLAY_MTU, OverlaySync } from "./overlay.js";
+import { ServiceSync } from "./services.js";
+import { ClusterDnsServer } from "./dns.js";
 import { execFileSync } from "node:child_process";
 import { KubeClient } from "../controlplane/kit/index.js";
 import { removeNodeNetwork } from "../cni/index.js";
@@ -48,7 +53,11 @@ export interface JoinedNode {
   nodeName: string;
   kubeconfigPath: string;
   kubelet: RunningKubelet;
-  /** Stops the kubelet; with stopPods, its pods too, and the node's pod bridge, VXLAN device and tables (the machine leaves). */
+  /**
+   * Stops the kubelet, the overlay, the service proxy and the DNS server; with stopPods, the pods
+   * too, and the node's pod bridge, VXLAN device and tables, the Services' included (the machine
+   * leaves). Without it the tables stay, so pods left running still reach Services.
+   */
   close(stopPods?: boolean): Promise<void>;
 }
 
@@ -144,19 +153,44 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
   }
   // The overlay: this node's VXLAN device on the interface holding hostIP, its VTEP published on
   // its Node, and every other node's programmed here (the cluster does the same on its side).
+  // Services and DNS: the node's credentials may list and watch Services and EndpointSlices (the
+  // node authorizer's rules, as kube's NodeRules).
+  const self = `/proc/${process.pid}/ns/net`;
   const client = new KubeClient(kubeconfigPath, `keel-join/${nodeName}`);
-  const overlay = new OverlaySync(client, [{ name: nodeName, netnsPath: `/proc/${process.pid}/ns/net`, ip: hostIP }], log, undefined, 500, underlayDeviceOf(hostIP));
-  overlay.start();
-  log(`keel join: node ${nodeName} (${hostIP}) runs its kubelet`);
+  const services = new ServiceSync(client, [{ name: nodeName, netnsPath: self }], log);
+  const overlay = new OverlaySync(client, [{ name: nodeName, netnsPath: self, ip: hostIP }], log, (node, cidr) => services.setPodCIDR(node, cidr), 500, underlayDeviceOf(hostIP));
+  const dns = new ClusterDnsServer(client, log);
+  const stopParts = async () => {
+    await services.stop();
+    dns.stop();
+    await overlay.stop();
+  };
+  try {
+    overlay.start();
+    // Both resolve once Services and EndpointSlices are listed: a refusal would retry forever, so bound it.
+    await Promise.race([Promise.all([services.start(), dns.start()]), new Promise((_, rej) => setTimeout(() => rej(new Error("Services and EndpointSlices not listed within 30 s (see the informer messages above)")), 30_000).unref())]);
+    await dns.serveNode({ name: nodeName, ip: hostIP });
+  } catch (e) {
+    await stopParts();
+    await kubelet.close();
+    client.close();
+    forwarder.close();
+    await services.remove().catch(() => {});
+    throw fail("services", (e as Error).message);
+  }
+  log(`keel join: node ${nodeName} (${hostIP}) runs its kubelet, service proxy and DNS server`);
   return {
     nodeName, kubeconfigPath, kubelet,
     async close(stopPods = false) {
+      await stopParts();
       if (stopPods) await kubelet.core.stopAll(2);
-      await overlay.stop();
       await kubelet.close();
       client.close();
       forwarder.close();
-      if (stopPods) await removeNodeNetwork({ nodeNetns: `/proc/${process.pid}/ns/net` });
+      if (stopPods) {
+        await services.remove();
+        await removeNodeNetwork({ nodeNetns: self });
+      }
     },
   };
 }

@@ -1,10 +1,13 @@
 // The cluster's own network, made entirely of namespaces keel creates (the host's network
 // namespace is never touched): an underlay namespace holding a bridge, and per node a namespace
 // whose eth0 is a veth on that bridge with the node's address. Pod bridges, the VXLAN overlay and
-// the service tables then live inside each node's namespace (cni/).
+// the service tables then live inside each node's namespace (cni/). Namespaces are made and
+// removed with `ip netns` (its bind mounts under /run/netns are the convention other tools read);
+// links and addresses inside them are netlink requests made in-process (cni/netlink.ts).
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { NetnsExistsError } from "./errors.js";
+import { addBridge, addVeth, replaceAddress, setLink } from "../cni/netlink.js";
 
 export const UNDERLAY_BRIDGE = "keelul0";
 
@@ -27,14 +30,14 @@ export const netnsExists = (name: string) => existsSync(netnsPath(name));
 async function addNetns(name: string): Promise<void> {
   if (netnsExists(name)) throw new NetnsExistsError(name);
   await ip("netns", "add", name);
-  await ip("-n", name, "link", "set", "lo", "up");
+  await setLink(netnsPath(name), "lo", { up: true });
 }
 
 /** The underlay: a namespace with one bridge, the "switch" every node is plugged into. */
 export async function createUnderlay(netns: string): Promise<void> {
   await addNetns(netns);
-  await ip("-n", netns, "link", "add", UNDERLAY_BRIDGE, "type", "bridge");
-  await ip("-n", netns, "link", "set", UNDERLAY_BRIDGE, "up");
+  await addBridge(netnsPath(netns), UNDERLAY_BRIDGE, 1500);
+  await setLink(netnsPath(netns), UNDERLAY_BRIDGE, { up: true });
 }
 
 /**
@@ -43,10 +46,10 @@ export async function createUnderlay(netns: string): Promise<void> {
  */
 export async function createNodeNetns(o: { netns: string; underlayNetns: string; port: string; ip: string; prefixLength: number }): Promise<void> {
   await addNetns(o.netns);
-  await ip("-n", o.underlayNetns, "link", "add", o.port, "type", "veth", "peer", "name", "eth0", "netns", o.netns);
-  await ip("-n", o.underlayNetns, "link", "set", o.port, "master", UNDERLAY_BRIDGE, "up");
-  await ip("-n", o.netns, "addr", "add", `${o.ip}/${o.prefixLength}`, "dev", "eth0");
-  await ip("-n", o.netns, "link", "set", "eth0", "up");
+  await addVeth(netnsPath(o.underlayNetns), o.port, 1500, "eth0", netnsPath(o.netns));
+  await setLink(netnsPath(o.underlayNetns), o.port, { master: UNDERLAY_BRIDGE, up: true });
+  await replaceAddress(netnsPath(o.netns), "eth0", `${o.ip}/${o.prefixLength}`);
+  await setLink(netnsPath(o.netns), "eth0", { up: true });
 }
 
 /**
@@ -54,7 +57,7 @@ export async function createNodeNetns(o: { netns: string; underlayNetns: string;
  * for nodes joining over the underlay (the host's own namespace still gets nothing).
  */
 export async function addUnderlayAddress(netns: string, address: string, prefixLength: number): Promise<void> {
-  await ip("-n", netns, "addr", "add", `${address}/${prefixLength}`, "dev", UNDERLAY_BRIDGE);
+  await replaceAddress(netnsPath(netns), UNDERLAY_BRIDGE, `${address}/${prefixLength}`);
 }
 
 /** Deletes a named namespace; its interfaces (veths, bridges, VXLAN) and nft tables go with it. */

@@ -1,14 +1,13 @@
-// Services on every node (kube-proxy's job): Services and their EndpointSlices, read from the API
-// server, become cni/services' table `keel-services` in each node's namespace. The whole list is
-// rebuilt and applied (one nft transaction per node) whenever it differs from the last one.
-// Polled every half second: simple, and within the "a second" Services are expected to follow.
+// Services on every node (kube-proxy's job): Services and their EndpointSlices, followed with
+// list+watch, become cni/services' table `keel-services` in each node's namespace. Events are
+// debounced (a burst of endpoint changes is one rebuild), and a node's table is replaced (one nft
+// transaction) only when what it would hold differs from what was last applied there. `keel
+// cluster up` runs one ServiceSync over all its nodes; `keel join` runs one for its own node.
 import type { Service } from "../api/core.js";
 import type { EndpointSlice } from "../api/extensions.js";
 import { syncServices, removeServices, type ServiceSpec } from "../cni/index.js";
 import { linkExists } from "../cni/netns.js";
-import { KubeClient, R } from "../controlplane/kit/index.js";
-import { netnsPath } from "./network.js";
-import type { NodeRecord } from "./state.js";
+import { Informer, KubeClient, R } from "../controlplane/kit/index.js";
 
 export const SERVICE_CIDR = "10.96.0.0/16";
 const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
@@ -40,55 +39,131 @@ export function serviceSpecs(services: Service[], slices: EndpointSlice[], node?
   return out;
 }
 
+/** A node whose namespace this proxy programs. */
+export interface ProxyNode {
+  name: string;
+  /** Path of the node's network namespace (/run/netns/NAME, or /proc/PID/ns/net for this process's). */
+  netnsPath: string;
+}
+
+export interface ServiceSyncOptions {
+  /** How long events are gathered before the tables are rebuilt (default 50 ms). */
+  debounceMs?: number;
+  /** How often a node with no pod bridge yet is looked at again (default 500 ms): the bridge comes with the node's first pod, which no Service event announces. */
+  bridgeCheckMs?: number;
+  /** After a failed apply, how long until the node is tried again (default 1 s). */
+  retryMs?: number;
+}
+
 export class ServiceSync {
-  /** Per node, what was last applied there (the list, and whether its pod bridge existed yet). */
+  /** Per node, what was last applied there (the list, its pod bridge and pod CIDR). */
   private readonly applied = new Map<string, string>();
   private readonly podCIDRs = new Map<string, string>();
+  /** Nodes whose pod bridge was seen: it stays while the node lives, so it is not looked up again. */
+  private readonly bridged = new Set<string>();
+  private services?: Informer<Service>;
+  private slices?: Informer<EndpointSlice>;
   private timer?: NodeJS.Timeout;
+  private timerDue = 0;
   private running?: Promise<void>;
+  private again = false;
   private stopped = false;
+  private readonly debounceMs: number;
+  private readonly bridgeCheckMs: number;
+  private readonly retryMs: number;
+  /** How many tables were replaced (tests count them). */
+  applies = 0;
 
-  constructor(private readonly client: KubeClient, private readonly nodes: NodeRecord[], private readonly log: (m: string) => void, private readonly intervalMs = 500) {}
+  constructor(private readonly client: KubeClient, private readonly nodes: ProxyNode[], private readonly log: (m: string) => void, o: ServiceSyncOptions = {}) {
+    this.debounceMs = o.debounceMs ?? 50;
+    this.bridgeCheckMs = o.bridgeCheckMs ?? 500;
+    this.retryMs = o.retryMs ?? 1_000;
+  }
 
   /** A node's pod CIDR (for the masquerade of hairpin traffic); re-applies the table there. */
   setPodCIDR(node: string, cidr: string): void {
+    if (this.podCIDRs.get(node) === cidr) return;
     this.podCIDRs.set(node, cidr);
-    this.applied.delete(node);
+    this.schedule(0);
   }
 
-  start(): void {
-    const loop = () => {
-      if (this.stopped) return;
-      this.running = this.sync().catch((e: Error) => this.log(`cluster services: ${e.message}`)).finally(() => {
-        if (!this.stopped) this.timer = setTimeout(loop, this.intervalMs);
-      });
-    };
-    loop();
+  /** Lists and watches Services and EndpointSlices; resolves once both are listed and the tables applied a first time. */
+  async start(): Promise<void> {
+    this.services = new Informer<Service>(this.client, R.services, { log: this.log });
+    this.slices = new Informer<EndpointSlice>(this.client, R.endpointslices, { log: this.log });
+    const changed = () => this.schedule(this.debounceMs);
+    for (const inf of [this.services, this.slices] as Informer[]) inf.addEventHandler({ add: changed, update: changed, delete: changed });
+    await Promise.all([this.services.start(), this.slices.start()]);
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.run();
   }
 
-  async sync(): Promise<void> {
-    const [services, slices] = await Promise.all([this.client.listAll<Service>(R.services), this.client.listAll<EndpointSlice>(R.endpointslices)]);
+  /**
+   * Rebuilds after `ms` unless a rebuild is already waiting (events in the window join it); an
+   * event arriving during a rebuild makes one more follow it.
+   */
+  private schedule(ms: number): void {
+    if (ms < 0 || this.stopped || !this.services?.hasSynced || !this.slices?.hasSynced) return;
+    if (this.running) { this.again = true; return; }
+    // A waiting rebuild due sooner takes this one in; one due later (a retry, a bridge check) is brought forward.
+    const due = Date.now() + ms;
+    if (this.timer && this.timerDue <= due) return;
+    clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => { this.timer = undefined; void this.run(); }, ms);
+  }
+
+  private run(): Promise<void> {
+    this.running ??= (async () => {
+      this.again = false;
+      const { retry, waitBridge } = await this.sync();
+      this.running = undefined;
+      // Events that came during the pass are gathered for one more, debounced like the first.
+      this.schedule(this.again ? this.debounceMs : retry ? this.retryMs : waitBridge ? this.bridgeCheckMs : -1);
+    })();
+    return this.running;
+  }
+
+  /** One pass over the nodes: each table is replaced only if its content changed. */
+  private async sync(): Promise<{ retry: boolean; waitBridge: boolean }> {
+    let retry = false, waitBridge = false;
+    const services = this.services!.list(), slices = this.slices!.list();
     for (const n of this.nodes) {
-      const specs = serviceSpecs(services.items, slices.items, n.name);
-      const list = JSON.stringify(specs);
-      const nodeNetns = netnsPath(n.netns);
-      // The node's own route to the Service CIDR goes via its pod bridge, made with its first pod.
-      const bridge = (await linkExists(nodeNetns, POD_BRIDGE)) ? POD_BRIDGE : undefined;
-      const key = `${bridge ?? ""} ${list}`;
-      if (this.applied.get(n.name) === key) continue;
-      await syncServices(specs, { nodeNetns, podCIDR: this.podCIDRs.get(n.name), bridge, serviceCIDR: SERVICE_CIDR });
-      this.applied.set(n.name, key);
+      if (this.stopped) break;
+      try {
+        const specs = serviceSpecs(services, slices, n.name);
+        // The node's own route to the Service CIDR goes via its pod bridge, made with its first pod.
+        if (!this.bridged.has(n.name) && await linkExists(n.netnsPath, POD_BRIDGE)) this.bridged.add(n.name);
+        const bridge = this.bridged.has(n.name) ? POD_BRIDGE : undefined;
+        if (!bridge) waitBridge = true;
+        const podCIDR = this.podCIDRs.get(n.name);
+        const key = JSON.stringify([bridge ?? "", podCIDR ?? "", specs]);
+        if (this.applied.get(n.name) === key) continue;
+        await syncServices(specs, { nodeNetns: n.netnsPath, podCIDR, bridge, serviceCIDR: SERVICE_CIDR });
+        this.applied.set(n.name, key);
+        this.applies++;
+      } catch (e) {
+        this.applied.delete(n.name);
+        retry = true;
+        this.log(`services on ${n.name}: ${(e as Error).message}`);
+      }
     }
+    return { retry, waitBridge };
   }
 
+  /** Stops following the API; the tables stay (pods keep reaching Services) until remove(). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.services?.stop();
+    this.slices?.stop();
     await this.running;
   }
 
   /** Removes the table from every node (the namespaces' removal would take it too). */
   async remove(): Promise<void> {
-    for (const n of this.nodes) await removeServices({ nodeNetns: netnsPath(n.netns) });
+    for (const n of this.nodes) await removeServices({ nodeNetns: n.netnsPath });
   }
 }

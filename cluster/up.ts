@@ -203,7 +203,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<RunningCluster> {
     step("cluster DNS");
     dnsServer = new ClusterDnsServer(client, log);
     await dnsServer.start(nodes);
-    for (const nd of nodes) await dnsServer.serveNode(nd);
+    for (const nd of nodes) await dnsServer.serveNode({ name: nd.name, ip: nd.ip, netnsPath: netnsPath(nd.netns) });
     // Each kubelet's pod network learns its podCIDR from the overlay sync as soon as node IPAM
     // assigns it (rather than at the kubelet's next node-status round), so the first pods need
     // not wait. Each kubelet has its own node credentials (system:node:NAME), so the node
@@ -222,13 +222,13 @@ export async function clusterUp(o: ClusterUpOptions): Promise<RunningCluster> {
         clusterDNS: [DNS_CLUSTER_IP], clusterDomain: CLUSTER_DOMAIN, leaseRenewMs, nodeStatusMs: leaseRenewMs,
       }));
     }
-    const svc = services = new ServiceSync(client, nodes, log);
+    const svc = services = new ServiceSync(client, nodes.map((x) => ({ name: x.name, netnsPath: netnsPath(x.netns) })), log);
     const ov = overlay = new OverlaySync(client, nodes.map((x) => ({ name: x.name, netnsPath: netnsPath(x.netns), ip: x.ip })), log, (node, cidr) => {
       networks.get(node)?.setPodCIDR(cidr);
       svc.setPodCIDR(node, cidr);
     });
     overlay.start();
-    services.start();
+    void services.start();
     step("waiting for the nodes to be Ready");
     const readyMs = o.readyTimeoutMs ?? 60_000;
     if (readyMs > 0) await waitNodesReady(client, nodes.map((x) => x.name), () => ov.complete, readyMs);

@@ -44,6 +44,43 @@ export class NetCommandError extends CniError {
   }
 }
 
+/**
+ * A netlink request (link, address, route, neighbour, FDB) or sysctl the kernel refused, made
+ * in-process by the addon (cni/netlink.ts). `code`/`errno` say why (EEXIST, ENODEV ...), `op`
+ * which request (RTM_NEWLINK, open for a sysctl), `netns` where, `object` what it acted on, and
+ * `detail` the kernel's extended-ack message when it gave one.
+ */
+export class NetlinkError extends CniError {
+  override name = "NetlinkError";
+  constructor(
+    readonly code: string,
+    readonly errno: number,
+    readonly op: string,
+    readonly netns: string | undefined,
+    readonly object: string,
+    message: string,
+    detail?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, CNI_CODES.commandFailed, detail, options);
+  }
+}
+
+/** An nftables script libnftables refused; `stderr` holds nft's own error output (what `nft -f` prints). */
+export class NftError extends CniError {
+  override name = "NftError";
+  constructor(
+    readonly code: string,
+    readonly errno: number,
+    readonly netns: string | undefined,
+    readonly what: string,
+    readonly stderr: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${what}${netns ? ` in ${netns}` : ""}: nft refused the script (${code}): ${stderr.trim()}`, CNI_CODES.commandFailed, stderr.trim(), options);
+  }
+}
+
 export class InvalidNetworkConfigError extends CniError {
   override name = "InvalidNetworkConfigError";
   constructor(readonly field: string, message: string) {

@@ -1,9 +1,11 @@
-// Running network commands (ip, bridge, nft, sysctl) inside a given network namespace. keel does
-// its netlink work through iproute2 entered with nsenter: the commands are the documented,
-// stable interface, and their errors name exactly what the kernel refused.
+// Network namespaces: which one is the host's (guardNodeNetns), whether one exists, and running
+// a command inside one. keel's own netlink and nftables work no longer goes through commands
+// (cni/netlink.ts does it in-process: a fork of the Node process blocked its event loop);
+// runIn/ipJson stay for anything that really needs a tool, entered with nsenter.
 import { execFile } from "node:child_process";
 import { statSync, existsSync, readFileSync } from "node:fs";
 import { HostNetnsRefusedError, NetCommandError, NetnsNotFoundError } from "./errors.js";
+import { getLink } from "./netlink.js";
 
 export interface RunResult {
   stdout: string;
@@ -32,15 +34,9 @@ export async function ipJson<T = unknown>(netns: string | undefined, args: strin
   return (stdout.trim() ? JSON.parse(stdout) : []) as T;
 }
 
-/** Whether `ip link show dev NAME` finds the link in netns. */
+/** Whether the link NAME exists in netns (one netlink lookup in-process, no child). */
 export async function linkExists(netns: string | undefined, name: string): Promise<boolean> {
-  try {
-    await runIn(netns, ["ip", "link", "show", "dev", name], `look up link ${name}`);
-    return true;
-  } catch (e) {
-    if (e instanceof NetCommandError && /does not exist|Cannot find device/.test(e.stderr)) return false;
-    throw e;
-  }
+  return (await getLink(netns, name)) !== null;
 }
 
 export function assertNetnsExists(path: string, role: "node" | "pod"): void {

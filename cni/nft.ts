@@ -1,23 +1,24 @@
 // Applying an nftables table as one transaction: declare it (so the delete cannot fail), delete
-// it, and write it whole, in a single `nft -f`. Either the new table is in force or the old one
-// still is; a repeated sync with the same input yields the same table.
-import { runIn } from "./netns.js";
-import { NetCommandError } from "./errors.js";
+// it, and write it whole, in one script. Either the new table is in force or the old one still
+// is; a repeated sync with the same input yields the same table. Scripts run in-process through
+// libnftables (cni/netlink.ts runNft), the library `nft -f` itself is a front end to.
+import { runNft } from "./netlink.js";
+import { NftError } from "./errors.js";
 
 export async function replaceTable(netns: string | undefined, family: "ip" | "inet", table: string, body: string): Promise<void> {
   const script = `add table ${family} ${table}\ndelete table ${family} ${table}\ntable ${family} ${table} {\n${body}\n}\n`;
-  await runIn(netns, ["nft", "-f", "-"], `load nftables table ${family} ${table}`, script);
+  await runNft(netns, script, `load nftables table ${family} ${table}`);
 }
 
 export async function deleteTable(netns: string | undefined, family: "ip" | "inet", table: string): Promise<void> {
-  await runIn(netns, ["nft", "-f", "-"], `remove nftables table ${family} ${table}`, `add table ${family} ${table}\ndelete table ${family} ${table}\n`);
+  await runNft(netns, `add table ${family} ${table}\ndelete table ${family} ${table}\n`, `remove nftables table ${family} ${table}`);
 }
 
 export async function listTable(netns: string | undefined, family: "ip" | "inet", table: string): Promise<string | undefined> {
   try {
-    return (await runIn(netns, ["nft", "list", "table", family, table], `list nftables table ${table}`)).stdout;
+    return await runNft(netns, `list table ${family} ${table}\n`, `list nftables table ${table}`);
   } catch (e) {
-    if (e instanceof NetCommandError && /No such file|does not exist/.test(e.stderr)) return undefined;
+    if (e instanceof NftError && e.code === "ENOENT") return undefined;
     throw e;
   }
 }

@@ -16,6 +16,10 @@ export class NativeError extends Error {
   readonly path?: string;
   /** The container set-up step that failed (spawn only): "mount", "pivot-root", "exec", ... */
   readonly step?: string;
+  /** Network calls: what was acted on ("link keel0", "route default via 10.1.0.1 dev eth0"). */
+  readonly object?: string;
+  /** Network calls: the kernel's extended-ack message, or nft's error output. */
+  readonly detail?: string;
   constructor(message: string, props: { code: string; errno: number; syscall: string; path?: string; step?: string }) {
     super(message);
     this.name = "NativeError";
@@ -149,6 +153,107 @@ interface Addon {
   recvFd(socketFd: number): number;
   /** TIOCSWINSZ on a terminal fd. */
   setWinsize(fd: number, rows: number, cols: number): void;
+
+  // Pod networking (native/src/netlink.cc, nft.cc): each call runs off the event loop on a thread
+  // that enters the network namespace at `netns` (null/undefined: this process's own), with no
+  // child process. Failures reject with a NativeError whose syscall is the netlink message
+  // ("RTM_NEWLINK") or "nft", path the namespace, plus `object` (what was acted on) and
+  // `detail` (the kernel's extended-ack message, or nft's error output).
+  /** The link named `name`, or null when there is none. */
+  netLinkGet(netns: NetnsPath, name: string): Promise<NetLink | null>;
+  netLinkAddBridge(netns: NetnsPath, name: string, mtu: number): Promise<void>;
+  /** A veth pair: `name` in netns, `peerName` created directly in `peerNetns`. */
+  netLinkAddVeth(netns: NetnsPath, name: string, mtu: number, peerName: string, peerNetns: string): Promise<void>;
+  netLinkAddVxlan(netns: NetnsPath, spec: NetVxlanSpec): Promise<void>;
+  /** Applies master, then mtu, then hairpin (a bridge port's mode), then up/down. */
+  netLinkSet(netns: NetnsPath, name: string, change: NetLinkChange): Promise<void>;
+  netLinkDel(netns: NetnsPath, name: string): Promise<void>;
+  /** `ip addr replace CIDR dev DEV` (IPv4). */
+  netAddrReplace(netns: NetnsPath, dev: string, cidr: string): Promise<void>;
+  netAddrList(netns: NetnsPath, dev: string): Promise<NetAddr[]>;
+  /** `ip route replace DST [via GW] dev DEV [onlink]` in the main table; dst "default" or a CIDR. */
+  netRouteReplace(netns: NetnsPath, route: { dst: string; dev: string; via?: string; onlink?: boolean }): Promise<void>;
+  netRouteDel(netns: NetnsPath, route: { dst: string; dev?: string }): Promise<void>;
+  /** IPv4 routes of the main table (on `dev` only, when given). */
+  netRouteList(netns: NetnsPath, dev?: string): Promise<NetRoute[]>;
+  /** A permanent IPv4 neighbour entry. */
+  netNeighReplace(netns: NetnsPath, entry: { dev: string; dst: string; lladdr: string }): Promise<void>;
+  netNeighDel(netns: NetnsPath, entry: { dev: string; dst: string }): Promise<void>;
+  netNeighList(netns: NetnsPath, dev: string): Promise<NetNeigh[]>;
+  /** A permanent FDB entry in the device's own table (NTF_SELF: a VXLAN device's remote). */
+  netFdbReplace(netns: NetnsPath, entry: { dev: string; mac: string; dst?: string }): Promise<void>;
+  netFdbDel(netns: NetnsPath, entry: { dev: string; mac: string; dst?: string }): Promise<void>;
+  netFdbList(netns: NetnsPath, dev: string): Promise<NetFdb[]>;
+  /** A sysctl ("net.ipv4.ip_forward") as the namespace sees it, without the trailing newline. */
+  netSysctlRead(netns: NetnsPath, key: string): Promise<string>;
+  netSysctlWrite(netns: NetnsPath, key: string, value: string): Promise<void>;
+  /** An nftables script (what `nft -f -` reads) as one transaction; resolves to its output. */
+  nftRun(netns: NetnsPath, script: string): Promise<string>;
+}
+
+/** A network namespace's path (/run/netns/NAME, /proc/PID/ns/net); null/undefined: this process's. */
+export type NetnsPath = string | null | undefined;
+
+export interface NetLink {
+  index: number;
+  name: string;
+  /** "aa:bb:cc:dd:ee:ff" (empty for a link without one). */
+  mac: string;
+  mtu: number;
+  up: boolean;
+  /** "bridge", "veth", "vxlan" ...; absent for a plain device. */
+  kind?: string;
+  /** The name of the bridge it is a port of. */
+  master?: string;
+  slaveKind?: string;
+}
+
+export interface NetLinkChange {
+  up?: boolean;
+  mtu?: number;
+  master?: string;
+  hairpin?: boolean;
+}
+
+export interface NetVxlanSpec {
+  name: string;
+  vni: number;
+  local: string;
+  port: number;
+  mtu?: number;
+  mac?: string;
+  /** Default false (nolearning). */
+  learning?: boolean;
+  underlayDevice?: string;
+}
+
+export interface NetAddr {
+  family: "inet" | "inet6";
+  local: string;
+  prefixlen: number;
+}
+
+export interface NetRoute {
+  /** "default" or "10.1.0.0/24" */
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  onlink: boolean;
+  scope: number;
+  protocol: number;
+}
+
+export interface NetNeigh {
+  dst: string;
+  lladdr?: string;
+  permanent: boolean;
+}
+
+export interface NetFdb {
+  mac: string;
+  dst?: string;
+  self: boolean;
+  permanent: boolean;
 }
 
 /**

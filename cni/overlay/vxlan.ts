@@ -3,10 +3,28 @@
 // podCIDR via that node's VTEP address (onlink), a permanent neighbour entry mapping the VTEP
 // address to the node's VTEP MAC, and an FDB entry sending that MAC to the node's underlay IP.
 // No learning, no multicast: everything is programmed from the list of peers (Node objects).
-import { ipJson, linkExists, runIn, guardNodeNetns } from "../netns.js";
+import { guardNodeNetns } from "../netns.js";
 import { ensureSysctl, linkMac } from "../bridge.js";
 import { formatIpv4, parseCidr, parseIpv4, formatCidr } from "../cidr.js";
-import { InvalidNetworkConfigError, NetCommandError } from "../errors.js";
+import { InvalidNetworkConfigError } from "../errors.js";
+import {
+  addVxlan,
+  deleteFdb,
+  deleteLink,
+  deleteNeighbour,
+  deleteRoute,
+  getLink,
+  isExists,
+  isGone,
+  listFdb,
+  listNeighbours,
+  listRoutes,
+  replaceAddress,
+  replaceFdb,
+  replaceNeighbour,
+  replaceRoute,
+  setLink,
+} from "../netlink.js";
 
 export interface OverlayConfig {
   nodeNetns?: string;
@@ -58,15 +76,22 @@ export class Overlay {
   async ensure(): Promise<{ vtepMac: string; vtepIP: string }> {
     const ns = this.cfg.nodeNetns;
     guardNodeNetns(ns, "create the VXLAN device");
-    if (!(await linkExists(ns, this.device))) {
-      const argv = ["ip", "link", "add", "name", this.device, "mtu", String(this.mtu)];
-      if (this.cfg.mac) argv.push("address", this.cfg.mac);
-      argv.push("type", "vxlan", "id", String(this.vni), "local", this.cfg.localIP, "dstport", String(this.port), "nolearning");
-      if (this.cfg.underlayDevice) argv.push("dev", this.cfg.underlayDevice);
-      await runIn(ns, argv, `create VXLAN device ${this.device}`);
+    if (!(await getLink(ns, this.device))) {
+      await addVxlan(ns, {
+        name: this.device,
+        mtu: this.mtu,
+        ...(this.cfg.mac ? { mac: this.cfg.mac } : {}),
+        vni: this.vni,
+        local: this.cfg.localIP,
+        port: this.port,
+        learning: false,
+        ...(this.cfg.underlayDevice ? { underlayDevice: this.cfg.underlayDevice } : {}),
+      }).catch((e: unknown) => {
+        if (!isExists(e)) throw e;
+      });
     }
-    await runIn(ns, ["ip", "addr", "replace", `${this.podNet}/32`, "dev", this.device], `set VTEP address on ${this.device}`);
-    await runIn(ns, ["ip", "link", "set", "dev", this.device, "up"], `bring ${this.device} up`);
+    await replaceAddress(ns, this.device, `${this.podNet}/32`);
+    await setLink(ns, this.device, { up: true });
     await ensureSysctl(ns, "net.ipv4.ip_forward", "1");
     return { vtepMac: await linkMac(ns, this.device), vtepIP: this.podNet };
   }
@@ -85,36 +110,32 @@ export class Overlay {
       });
     const dev = this.device;
     for (const p of want) {
-      await runIn(ns, ["bridge", "fdb", "replace", p.mac, "dev", dev, "dst", p.nodeIP, "self", "permanent"], `FDB ${p.mac} -> ${p.nodeIP}`);
-      await runIn(ns, ["ip", "neigh", "replace", p.vtep, "lladdr", p.mac, "dev", dev, "nud", "permanent"], `neighbour ${p.vtep} -> ${p.mac}`);
-      await runIn(ns, ["ip", "route", "replace", p.cidr, "via", p.vtep, "dev", dev, "onlink"], `route ${p.cidr} via ${p.vtep}`);
+      await replaceFdb(ns, { dev, mac: p.mac, dst: p.nodeIP });
+      await replaceNeighbour(ns, { dev, dst: p.vtep, lladdr: p.mac });
+      await replaceRoute(ns, { dst: p.cidr, via: p.vtep, dev, onlink: true });
     }
-    // remove what no peer asks for any more (a node that left)
-    const routes = await ipJson<{ dst: string }[]>(ns, ["route", "show", "dev", dev], `list routes on ${dev}`);
-    for (const r of routes) {
-      if (r.dst.includes("/") && !want.some((p) => p.cidr === r.dst)) await runIn(ns, ["ip", "route", "del", r.dst, "dev", dev], `remove route ${r.dst}`).catch(ignoreGone);
+    // remove what no peer asks for any more (a node that left); host routes (/32) and a default
+    // route are not the overlay's
+    for (const r of await listRoutes(ns, dev)) {
+      const len = Number(r.dst.split("/")[1] ?? 0);
+      if (r.dst !== "default" && len < 32 && !want.some((p) => p.cidr === r.dst)) await deleteRoute(ns, { dst: r.dst, dev }).catch(ignoreGone);
     }
-    const neighs = await ipJson<{ dst: string }[]>(ns, ["neigh", "show", "dev", dev], `list neighbours on ${dev}`);
-    for (const n of neighs) {
-      if (!want.some((p) => p.vtep === n.dst)) await runIn(ns, ["ip", "neigh", "del", n.dst, "dev", dev], `remove neighbour ${n.dst}`).catch(ignoreGone);
+    for (const n of await listNeighbours(ns, dev)) {
+      if (!want.some((p) => p.vtep === n.dst)) await deleteNeighbour(ns, { dev, dst: n.dst }).catch(ignoreGone);
     }
-    const { stdout } = await runIn(ns, ["bridge", "-j", "fdb", "show", "dev", dev], `list FDB of ${dev}`);
-    const fdb = (stdout.trim() ? JSON.parse(stdout) : []) as { mac: string; dst?: string }[];
-    for (const f of fdb) {
-      if (f.dst && !want.some((p) => p.mac === f.mac && p.nodeIP === f.dst)) {
-        await runIn(ns, ["bridge", "fdb", "del", f.mac, "dev", dev, "dst", f.dst, "self"], `remove FDB ${f.mac}`).catch(ignoreGone);
-      }
+    for (const f of await listFdb(ns, dev)) {
+      if (f.dst && !want.some((p) => p.mac === f.mac && p.nodeIP === f.dst)) await deleteFdb(ns, { dev, mac: f.mac, dst: f.dst }).catch(ignoreGone);
     }
   }
 
   /** Removes the device (and with it every route, neighbour and FDB entry on it). */
   async remove(): Promise<void> {
     guardNodeNetns(this.cfg.nodeNetns, "remove the VXLAN device");
-    if (await linkExists(this.cfg.nodeNetns, this.device)) await runIn(this.cfg.nodeNetns, ["ip", "link", "del", "dev", this.device], `remove ${this.device}`).catch(ignoreGone);
+    await deleteLink(this.cfg.nodeNetns, this.device).catch(ignoreGone);
   }
 }
 
 function ignoreGone(e: unknown): void {
-  if (e instanceof NetCommandError && /No such|Cannot find|does not exist|not found/i.test(e.stderr)) return;
+  if (isGone(e)) return;
   throw e;
 }

@@ -1,6 +1,8 @@
-// keel-loopback: brings lo up in the pod's namespace (the reference loopback plugin's job).
+// keel-loopback: brings lo up in the pod's namespace (the reference loopback plugin's job), with
+// one netlink request in-process (cni/netlink.ts) rather than an `ip` child.
 import { existsSync } from "node:fs";
-import { runIn } from "../netns.js";
+import { getLink, setLink } from "../netlink.js";
+import { CheckFailedError } from "../errors.js";
 import type { CniResult, PluginRequest } from "./protocol.js";
 import { shapeResult } from "./protocol.js";
 
@@ -8,7 +10,7 @@ export async function keelLoopback(req: PluginRequest): Promise<CniResult | unde
   const v = String(req.config.cniVersion);
   switch (req.command) {
     case "ADD":
-      await runIn(req.netns, ["ip", "link", "set", "dev", "lo", "up"], "bring loopback up in pod");
+      await setLink(req.netns, "lo", { up: true });
       return shapeResult({
         cniVersion: v,
         interfaces: [{ name: "lo", mac: "00:00:00:00:00:00", sandbox: req.netns }],
@@ -16,11 +18,14 @@ export async function keelLoopback(req: PluginRequest): Promise<CniResult | unde
         dns: {},
       });
     case "DEL":
-      if (req.netns && existsSync(req.netns)) await runIn(req.netns, ["ip", "link", "set", "dev", "lo", "down"], "bring loopback down in pod").catch(() => undefined);
+      if (req.netns && existsSync(req.netns)) await setLink(req.netns, "lo", { up: false }).catch(() => undefined);
       return undefined;
-    case "CHECK":
-      await runIn(req.netns, ["ip", "link", "show", "dev", "lo", "up"], "check loopback in pod");
+    case "CHECK": {
+      // as the reference plugin checks: lo is there and up
+      const lo = await getLink(req.netns, "lo");
+      if (!lo?.up) throw new CheckFailedError(req.containerId, `lo is ${lo ? "down" : "missing"} in ${req.netns}`);
       return undefined;
+    }
     default:
       return undefined;
   }

@@ -1,10 +1,11 @@
 // The service proxy (kube-proxy's nftables mode, reduced to keel's needs): every Service's
 // ClusterIP:port (and NodePort on the node's local addresses) is DNAT'ed to one of its ready
 // endpoints chosen at random, inside the node's namespace. syncServices rebuilds the whole
-// table `keel-services` from the list it is given, in one `nft -f` transaction, so calling it
+// table `keel-services` from the list it is given, in one nftables transaction, so calling it
 // twice with the same list changes nothing and a Service left out of the list disappears.
 import { replaceTable, deleteTable, nftIdent } from "../nft.js";
-import { guardNodeNetns, runIn } from "../netns.js";
+import { guardNodeNetns } from "../netns.js";
+import { replaceRoute } from "../netlink.js";
 import { parseIpv4, parseCidr, formatCidr } from "../cidr.js";
 import { InvalidNetworkConfigError } from "../errors.js";
 
@@ -138,7 +139,7 @@ export async function syncServices(services: ServiceSpec[], opts: ProxyOptions =
   const body = renderServices(services, opts);
   if (opts.serviceCIDR && opts.bridge) {
     const cidr = formatCidr(parseCidr(opts.serviceCIDR, "serviceCIDR"));
-    await runIn(opts.nodeNetns, ["ip", "route", "replace", cidr, "dev", opts.bridge], `route Service CIDR ${cidr} to ${opts.bridge}`);
+    await replaceRoute(opts.nodeNetns, { dst: cidr, dev: opts.bridge });
   }
   await replaceTable(opts.nodeNetns, "ip", SERVICES_TABLE, body);
 }

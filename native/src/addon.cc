@@ -4,7 +4,9 @@
 #include "errors.h"
 #include "fsops.h"
 #include "process.h"
+#include "netlink.h"
 #include "netns.h"
+#include "nft.h"
 #include "spawn/spawn.h"
 #include "tty.h"
 
@@ -27,6 +29,27 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("openat2", Napi::Function::New(env, openat2_));
   exports.Set("linkUp", Napi::Function::New(env, link_up));
   exports.Set("socketIn", Napi::Function::New(env, socket_in));
+  // pod networking in a network namespace, off the event loop (netlink.cc, nft.cc)
+  exports.Set("netLinkGet", Napi::Function::New(env, net_link_get));
+  exports.Set("netLinkAddBridge", Napi::Function::New(env, net_link_add_bridge));
+  exports.Set("netLinkAddVeth", Napi::Function::New(env, net_link_add_veth));
+  exports.Set("netLinkAddVxlan", Napi::Function::New(env, net_link_add_vxlan));
+  exports.Set("netLinkSet", Napi::Function::New(env, net_link_set));
+  exports.Set("netLinkDel", Napi::Function::New(env, net_link_del));
+  exports.Set("netAddrReplace", Napi::Function::New(env, net_addr_replace));
+  exports.Set("netAddrList", Napi::Function::New(env, net_addr_list));
+  exports.Set("netRouteReplace", Napi::Function::New(env, net_route_replace));
+  exports.Set("netRouteDel", Napi::Function::New(env, net_route_del));
+  exports.Set("netRouteList", Napi::Function::New(env, net_route_list));
+  exports.Set("netNeighReplace", Napi::Function::New(env, net_neigh_replace));
+  exports.Set("netNeighDel", Napi::Function::New(env, net_neigh_del));
+  exports.Set("netNeighList", Napi::Function::New(env, net_neigh_list));
+  exports.Set("netFdbReplace", Napi::Function::New(env, net_fdb_replace));
+  exports.Set("netFdbDel", Napi::Function::New(env, net_fdb_del));
+  exports.Set("netFdbList", Napi::Function::New(env, net_fdb_list));
+  exports.Set("netSysctlRead", Napi::Function::New(env, net_sysctl_read));
+  exports.Set("netSysctlWrite", Napi::Function::New(env, net_sysctl_write));
+  exports.Set("nftRun", Napi::Function::New(env, nft_run));
   exports.Set("recvFd", Napi::Function::New(env, recv_fd));
   exports.Set("setWinsize", Napi::Function::New(env, set_winsize));
   return exports;

@@ -3,10 +3,10 @@
 // a node's own endpoints for an internalTrafficPolicy Local Service (node-local DNS).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { Pod, Service } from "../../api/core.js";
+import type { Node, Pod, Service } from "../../api/core.js";
 import type { EndpointSlice } from "../../api/extensions.js";
 import { formatResolvConf, parseResolvConf, podDnsConfig } from "../../kubelet/dns.js";
-import { DNS_CLUSTER_IP, dnsServices, kubeDnsObjects } from "../../cluster/dns.js";
+import { DNS_CLUSTER_IP, dnsServices, kubeDnsNodes, kubeDnsObjects } from "../../cluster/dns.js";
 import { serviceSpecs } from "../../cluster/services.js";
 
 const pod = (spec: Partial<NonNullable<Pod["spec"]>> & Record<string, unknown> = {}, ns = "shop"): Pod =>
@@ -69,5 +69,12 @@ describe("the cluster's DNS records and kube-dns", () => {
     }
     // without a node (or for a Cluster policy) every endpoint stays
     assert.equal(serviceSpecs([service], [s])[0]!.endpoints.length, 2);
+  });
+
+  it("kube-dns names the cluster's own nodes, then every joined Node by its InternalIP", () => {
+    const node = (name: string, ip?: string): Node => ({ apiVersion: "v1", kind: "Node", metadata: { name }, status: ip ? { addresses: [{ type: "Hostname", address: name }, { type: "InternalIP", address: ip }] } : {} }) as Node;
+    const own = [{ name: "n1", ip: "10.250.0.11" }];
+    assert.deepEqual(kubeDnsNodes(own, [node("n1", "10.250.0.99"), node("zz", "10.250.0.201"), node("joined", "10.250.0.200"), node("new")]),
+      [{ name: "n1", ip: "10.250.0.11" }, { name: "joined", ip: "10.250.0.200" }, { name: "zz", ip: "10.250.0.201" }]);
   });
 });

@@ -2,11 +2,12 @@
 // "machine" that is a network namespace this test makes, plugged into the cluster's underlay and
 // nothing else, so it reaches the API server only over TCP at the underlay address. There `keel
 // join` (another process) checks the CA pin and the token, gets node credentials, and its kubelet
-// runs a pod; a wrong pin or token is refused. A second API server on the same etcd sees it all.
+// runs a pod; a wrong pin or token is refused; its own service proxy and DNS server let its pods
+// reach a Service by ClusterIP and by name. A second API server on the same etcd sees it all.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -15,7 +16,7 @@ import { clusterNames, clusterUp, type RunningCluster } from "../../cluster/inde
 import { createNodeNetns, removeNetns } from "../../cluster/network.js";
 import { startApiServer, type RunningApiServer } from "../../controlplane/apiserver/index.js";
 import { etcdMissing, startEtcd, type EtcdServer } from "../controlplane/etcd-fixture.js";
-import { KUBECTL, runKubectl, waitFor } from "./fixtures.js";
+import { KUBECTL, podLog, runKubectl, waitFor } from "./fixtures.js";
 
 const TAG = `j${process.pid % 100000}`;
 const JOIN_NETNS = `keel-jn-${TAG}`;
@@ -110,7 +111,7 @@ describe("keel join: a node from another network namespace, over TCP to the unde
     assert.match(kc, /server: https:\/\/127\.0\.0\.1:\d+/);
     assert.match(kc, new RegExp(`system:node:${JOIN_NODE}`));
     await kubectl(admin(), ["apply", "-f", "-"], JSON.stringify({
-      apiVersion: "v1", kind: "Pod", metadata: { name: "on-joined", namespace: "default" },
+      apiVersion: "v1", kind: "Pod", metadata: { name: "on-joined", namespace: "default", labels: { app: "keel-joined-web" } },
       spec: { nodeName: JOIN_NODE, terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: "busybox", imagePullPolicy: "IfNotPresent", command: ["sh", "-c", "mkdir -p /www && echo joined-node > /www/index.html && exec httpd -f -p 8080 -h /www"] }] },
     }));
     const pod = await waitFor("the pod on the joined node Running", async () => {
@@ -134,6 +135,53 @@ describe("keel join: a node from another network namespace, over TCP to the unde
     await kubectl(admin(), ["delete", "pod", "to-joined", "--wait=false"]);
   });
 
+  it("a pod on the joined node reaches a Service by ClusterIP and by DNS name (the node's own proxy and DNS server), as a pod on the cluster's node does", async () => {
+    await kubectl(admin(), ["apply", "-f", "-"], JSON.stringify({
+      apiVersion: "v1", kind: "Service", metadata: { name: "joined-web", namespace: "default" },
+      spec: { selector: { app: "keel-joined-web" }, ports: [{ port: 80, targetPort: 8080 }] },
+    }));
+    const clusterIP = (await kubectl(admin(), ["get", "service", "joined-web", "-o", "jsonpath={.spec.clusterIP}"])).trim();
+    assert.match(clusterIP, /^10\.96\.\d+\.\d+$/);
+    // the cluster names the joined node's address in kube-dns's slice: its proxy sends DNS there
+    await waitFor("the joined node in kube-dns's endpoints", async () => {
+      const s = JSON.parse(await kubectl(admin(), ["get", "endpointslice", "-n", "kube-system", "kube-dns-nodes", "-o", "json"])) as { endpoints: { addresses: string[]; nodeName?: string }[] };
+      return s.endpoints.some((e) => e.nodeName === JOIN_NODE && e.addresses[0] === "10.250.0.200");
+    }, 30_000);
+    const name = "joined-web.default.svc.cluster.local";
+    const script = [
+      `grep -qx "nameserver 10.96.0.10" /etc/resolv.conf || { echo "FAIL resolv.conf"; cat /etc/resolv.conf; exit 1; }`,
+      `for i in $(seq 1 40); do`,
+      `  nslookup ${name} && wget -q -O - http://${name}/ | grep -q joined-node && wget -q -O - http://${clusterIP}/ | grep -q joined-node && wget -q -O - http://joined-web/ | grep -q joined-node && { echo OK; exit 0; }`,
+      `  sleep 0.5`,
+      `done`,
+      `exit 1`,
+    ].join("\n");
+    // The same client on the joined node (its own proxy and DNS, the endpoint beside it) and on
+    // the cluster's node (the cluster's proxy and DNS, the endpoint across the overlay).
+    const runClient = async (pod: string, nodeName: string) => {
+      await kubectl(admin(), ["apply", "-f", "-"], JSON.stringify({
+        apiVersion: "v1", kind: "Pod", metadata: { name: pod, namespace: "default" },
+        spec: { nodeName, restartPolicy: "Never", terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: "busybox", imagePullPolicy: "IfNotPresent", command: ["sh", "-c", script] }] },
+      }));
+      const x = await waitFor(`the client ${pod} finished`, async () => {
+        const o = JSON.parse(await kubectl(admin(), ["get", "pod", pod, "-o", "json"])) as { metadata: { name: string; uid: string }; spec: { nodeName?: string }; status: { phase?: string } };
+        return (o.status.phase === "Succeeded" || o.status.phase === "Failed") && o;
+      }, 60_000);
+      const joinedLogs = join(dir, "jn", "logs", `default_${pod}_${x.metadata.uid}`, "c");
+      const log = nodeName !== JOIN_NODE ? podLog(cluster!, x) : existsSync(joinedLogs) ? readdirSync(joinedLogs).map((f) => readFileSync(join(joinedLogs, f), "utf8")).join("") : "(no log)";
+      await kubectl(admin(), ["delete", "pod", pod, "--wait=false"]);
+      return { phase: x.status.phase, log };
+    };
+    const [near, far] = await Promise.all([runClient("svc-client", JOIN_NODE), runClient("svc-client-far", cluster!.nodes[0]!.name)]);
+    const table = () => { try { return execFileSync("ip", ["netns", "exec", JOIN_NETNS, "nft", "list", "table", "ip", "keel-services"], { encoding: "utf8" }); } catch (e) { return String(e); } };
+    assert.equal(near.phase, "Succeeded", `the client pod on the joined node failed:\n${near.log}\nits node's table:\n${table()}\nkeel join said:\n${joinerOut.slice(-3000)}`);
+    assert.match(near.log, new RegExp(`Address:?\\s+(1: )?${clusterIP.replace(/\./g, "\\.")}`), near.log);
+    assert.equal(far.phase, "Succeeded", `the client pod on the cluster's node failed:\n${far.log}`);
+    // the node's table holds the Service (ClusterIP, and kube-dns sent to this node's own address)
+    assert.match(table(), new RegExp(`ip daddr ${clusterIP.replace(/\./g, "\\.")} tcp dport 80`));
+    assert.match(table(), /dnat to 10\.250\.0\.200:53/);
+  });
+
   it("with the store in etcd, a second API server on the same etcd serves the same cluster", { skip: etcdMissing() ?? false }, async () => {
     const dir2 = join(dir, "api2");
     mkdirSync(dir2, { mode: 0o700 });
@@ -152,5 +200,6 @@ describe("keel join: a node from another network namespace, over TCP to the unde
     // the machine is left as it was: no pod bridge, VXLAN device or keel table in its namespace
     const links = execFileSync("ip", ["-n", JOIN_NETNS, "-o", "link", "show"], { encoding: "utf8" });
     assert.deepEqual(links.split("\n").filter((l) => /^\d+: keel/.test(l)), []);
+    assert.doesNotMatch(execFileSync("ip", ["netns", "exec", JOIN_NETNS, "nft", "list", "tables"], { encoding: "utf8" }), /keel/);
   });
 });
