@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import {
   addBridge,
-  addVeth,
+  batch,
   deleteLink,
   getLink,
   isExists,
@@ -19,7 +19,9 @@ import {
   replaceRoute,
   setLink,
   writeSysctl,
+  type NetLink,
 } from "./netlink.js";
+import type { NetlinkError } from "./errors.js";
 
 /** The host-side veth's name: keel + a hash of the container and interface (15 chars max). */
 export function hostVethName(containerId: string, ifName: string): string {
@@ -81,27 +83,41 @@ export interface VethSpec {
 
 /** Creates (or completes) the pod's veth; returns the MACs of both ends. */
 export async function attachVeth(s: VethSpec): Promise<{ hostMac: string; podMac: string }> {
-  const [podHas, hostHas] = await Promise.all([getLink(s.podNetns, s.ifName), getLink(s.nodeNetns, s.hostVeth)]);
-  if (!podHas || !hostHas) {
-    // a half-made pair from an interrupted ADD: start again
-    if (hostHas) await deleteLink(s.nodeNetns, s.hostVeth).catch(ignoreGone);
-    if (podHas) await deleteLink(s.podNetns, s.ifName).catch(ignoreGone);
-    // the pod's end is created directly in the pod's namespace: nothing appears in the node's
-    // under the pod's interface name, even for a moment
-    await addVeth(s.nodeNetns, s.hostVeth, s.mtu, s.ifName, s.podNetns);
+  // The usual case, a new pod: the whole set-up in one trip through the pool. If the pair (or
+  // half of it) is there already, an ADD repeated or interrupted, the careful way below.
+  try {
+    return await configureVeth(s, true);
+  } catch (e) {
+    if (!(isExists(e) && (e as NetlinkError).op === "RTM_NEWLINK")) throw e;
   }
-  await Promise.all([
+  const [podHas, hostHas] = await Promise.all([getLink(s.podNetns, s.ifName), getLink(s.nodeNetns, s.hostVeth)]);
+  if (podHas && hostHas) return configureVeth(s, false);
+  // a half-made pair from an interrupted ADD: start again
+  if (hostHas) await deleteLink(s.nodeNetns, s.hostVeth).catch(ignoreGone);
+  if (podHas) await deleteLink(s.podNetns, s.ifName).catch(ignoreGone);
+  return configureVeth(s, true);
+}
+
+/**
+ * One batch: (the pair, its pod end created directly in the pod's namespace, so nothing appears
+ * in the node's under the pod's interface name even for a moment), the host end on the bridge,
+ * the pod end's address, link and default route; then both ends' MACs.
+ */
+async function configureVeth(s: VethSpec, create: boolean): Promise<{ hostMac: string; podMac: string }> {
+  const node = s.nodeNetns ?? null;
+  const out = await batch((n) => {
+    if (create) n.netLinkAddVeth(node, s.hostVeth, s.mtu, s.ifName, s.podNetns);
     // hairpin: a pod reaching itself through a NAT'ed address (its hostPort, a Service it backs)
     // is routed back out of the port it came in on; without hairpin the bridge drops it
-    setLink(s.nodeNetns, s.hostVeth, { master: s.bridge, hairpin: true, up: true }),
-    (async () => {
-      await setLink(s.podNetns, "lo", { up: true });
-      await replaceAddress(s.podNetns, s.ifName, s.addressCidr);
-      await setLink(s.podNetns, s.ifName, { up: true });
-      await replaceRoute(s.podNetns, { dst: "default", via: s.gateway, dev: s.ifName });
-    })(),
-  ]);
-  const [host, pod] = await Promise.all([getLink(s.nodeNetns, s.hostVeth), getLink(s.podNetns, s.ifName)]);
+    n.netLinkSet(node, s.hostVeth, { master: s.bridge, hairpin: true, up: true });
+    n.netLinkSet(s.podNetns, "lo", { up: true });
+    n.netAddrReplace(s.podNetns, s.ifName, s.addressCidr);
+    n.netLinkSet(s.podNetns, s.ifName, { up: true });
+    n.netRouteReplace(s.podNetns, { dst: "default", via: s.gateway, dev: s.ifName });
+    n.netLinkGet(node, s.hostVeth);
+    n.netLinkGet(s.podNetns, s.ifName);
+  });
+  const [host, pod] = out.slice(-2) as [NetLink | null, NetLink | null];
   return { hostMac: host?.mac ?? "", podMac: pod?.mac ?? "" };
 }
 

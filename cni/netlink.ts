@@ -79,6 +79,19 @@ export const listFdb = (netns: string | undefined, dev: string): Promise<NetFdb[
 export const readSysctl = (netns: string | undefined, key: string): Promise<string> => call(netns, () => native.netSysctlRead(ns(netns), key));
 export const writeSysctl = (netns: string | undefined, key: string, value: string): Promise<void> => call(netns, () => native.netSysctlWrite(ns(netns), key, value));
 
+/**
+ * Several calls as one trip through the pool (the addon's netBatch): build() calls the addon's
+ * net* functions directly (`native.netLinkSet(...)`), in order; the results come back in that
+ * order. A failure is the failing call's NetlinkError, its namespace included.
+ */
+export async function batch(build: (n: typeof native) => void): Promise<unknown[]> {
+  try {
+    return await inFlight(() => native.netBatch(() => build(native)));
+  } catch (e) {
+    throw wrap(e, e instanceof NativeError ? e.netns : undefined);
+  }
+}
+
 /** Runs an nftables script (what `nft -f -` reads) as one transaction; resolves to its output. */
 export function runNft(netns: string | undefined, script: string, what: string): Promise<string> {
   return nftInFlight(() => runNftNow(netns, script, what));

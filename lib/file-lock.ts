@@ -12,6 +12,9 @@ import lockfile from "proper-lockfile";
 
 type Release = () => Promise<void>;
 
+/** Exclusive holders in a row that pass the directory on without releasing it. */
+const MAX_HANDOVERS = 32;
+
 export interface FileLockOptions {
   /** How long another process may wait for the directory before giving up (default ~2 min). */
   retries?: { retries: number; minTimeout: number; maxTimeout: number };
@@ -38,6 +41,9 @@ export class FileLock {
   /** The last exclusive holder's turn (in-process queue). */
   private exclusiveTail: Promise<void> = Promise.resolve();
   private exclusivePending = 0;
+  /** The directory lock handed from one exclusive holder to the next one queued in this process. */
+  private handedOver?: Release;
+  private handovers = 0;
 
   private constructor(private readonly path: string, private readonly opts: FileLockOptions) {}
 
@@ -81,11 +87,20 @@ export class FileLock {
     try {
       await prev;
       while (this.readersDone) await this.readersDone.promise;
-      const release = await this.acquireFile();
+      const release = this.handedOver ?? (await this.acquireFile());
+      this.handedOver = undefined;
       try {
         return await fn();
       } finally {
-        await release().catch(() => undefined);
+        // Another holder queued here takes the directory as it is (no rmdir and mkdir between
+        // them), a bounded number of times so that other processes get their turn.
+        if (this.exclusivePending > 1 && this.handovers < MAX_HANDOVERS) {
+          this.handedOver = release;
+          this.handovers++;
+        } else {
+          this.handovers = 0;
+          await release().catch(() => undefined);
+        }
       }
     } finally {
       this.exclusivePending--;

@@ -20,6 +20,9 @@ export class NativeError extends Error {
   readonly object?: string;
   /** Network calls: the kernel's extended-ack message, or nft's error output. */
   readonly detail?: string;
+  /** Network calls: the namespace the failed call ran in (the path); netBatch: its index in the batch. */
+  readonly netns?: string;
+  readonly batchStep?: number;
   constructor(message: string, props: { code: string; errno: number; syscall: string; path?: string; step?: string }) {
     super(message);
     this.name = "NativeError";
@@ -159,6 +162,13 @@ interface Addon {
   // child process. Failures reject with a NativeError whose syscall is the netlink message
   // ("RTM_NEWLINK") or "nft", path the namespace, plus `object` (what was acted on) and
   // `detail` (the kernel's extended-ack message, or nft's error output).
+  /**
+   * The network calls build() makes (netLink*, netAddr*, netRoute*, ...; their promises are not
+   * made) run in that order as one trip through libuv's pool, each in its own namespace; resolves
+   * with their results in order. The first failure rejects with that call's error (plus
+   * batchStep, its index) and the calls after it do not run.
+   */
+  netBatch(build: () => void): Promise<unknown[]>;
   /** The link named `name`, or null when there is none. */
   netLinkGet(netns: NetnsPath, name: string): Promise<NetLink | null>;
   netLinkAddBridge(netns: NetnsPath, name: string, mtu: number): Promise<void>;

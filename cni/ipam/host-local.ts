@@ -7,10 +7,11 @@
 // this process queue rather than poll), and each
 // address file is created with link(2) from a fully written temporary file, so it appears
 // atomically with its content and never twice.
-import { mkdir, readdir, readFile, rm, link, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
+import { linkSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FileLock } from "../../lib/file-lock.js";
-import { writeFileAtomic, tempName } from "../../lib/atomic-file.js";
+import { writeFileAtomicSync, tempName } from "../../lib/atomic-file.js";
 import { cidrContains, formatIpv4, gatewayOf, parseCidr, parseIpv4, type Ipv4Cidr } from "../cidr.js";
 import { CniError, CNI_CODES, IpamExhaustedError, InvalidNetworkConfigError } from "../errors.js";
 
@@ -71,13 +72,13 @@ export class HostLocalIpam implements IpamBackend {
 
   /** ADD: the container's existing address for ifName, or a new one. */
   async allocate(containerId: string, ifName: string): Promise<IpamAllocation> {
-    return this.locked(async () => {
-      const held = await this.findByOwner(containerId, ifName);
+    return this.locked(() => {
+      const held = this.findByOwner(containerId, ifName);
       if (held.length > 0) return this.allocation(held[0]!, true);
       const lastFile = join(this.dir, "last_reserved_ip.0");
       let last = this.last;
       try {
-        last = parseIpv4((await readFile(lastFile, "utf8")).trim());
+        last = parseIpv4(readFileSync(lastFile, "utf8").trim());
       } catch {
         // none yet: start at the beginning of the range
       }
@@ -87,8 +88,9 @@ export class HostLocalIpam implements IpamBackend {
         cand = this.first + ((((cand - this.first) % count) + count) % count);
         if (cand === this.gateway) continue;
         const ip = formatIpv4(cand);
-        if (await this.claim(ip, containerId, ifName)) {
-          await writeFileAtomic(lastFile, ip);
+        if (this.claim(ip, containerId, ifName)) {
+          // Only where the next search starts (as the reference plugin keeps it): not fsync'd.
+          writeFileAtomicSync(lastFile, ip, 0o644, { durable: false });
           return this.allocation(ip, false);
         }
       }
@@ -98,46 +100,30 @@ export class HostLocalIpam implements IpamBackend {
 
   /** DEL: frees every address the container holds on ifName. Idempotent. */
   async release(containerId: string, ifName: string): Promise<string[]> {
-    return this.locked(async () => {
-      const held = await this.findByOwner(containerId, ifName);
-      for (const ip of held) await rm(join(this.dir, ip), { force: true });
+    return this.locked(() => {
+      const held = this.findByOwner(containerId, ifName);
+      for (const ip of held) rmSync(join(this.dir, ip), { force: true });
       return held;
     });
   }
 
   /** The container's current address on ifName, if any (CHECK). */
   async lookup(containerId: string, ifName: string): Promise<string | undefined> {
-    return (await this.findByOwner(containerId, ifName))[0];
+    return this.findByOwner(containerId, ifName)[0];
   }
 
   /** Every allocation: address → owner. */
   async list(): Promise<Map<string, { containerId: string; ifName: string }>> {
-    const out = new Map<string, { containerId: string; ifName: string }>();
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch {
-      return out;
-    }
-    for (const name of names) {
-      if (!/^\d+\.\d+\.\d+\.\d+$/.test(name)) continue;
-      try {
-        const [containerId = "", ifName = ""] = (await readFile(join(this.dir, name), "utf8")).split("\n");
-        out.set(name, { containerId: containerId.trim(), ifName: ifName.trim() });
-      } catch {
-        // freed meanwhile
-      }
-    }
-    return out;
+    return this.readAll();
   }
 
   /** GC: frees allocations of containers not in keep. */
   async gc(keep: Set<string>): Promise<string[]> {
-    return this.locked(async () => {
+    return this.locked(() => {
       const freed: string[] = [];
-      for (const [ip, owner] of await this.list()) {
+      for (const [ip, owner] of this.readAll()) {
         if (!keep.has(owner.containerId)) {
-          await rm(join(this.dir, ip), { force: true });
+          rmSync(join(this.dir, ip), { force: true });
           freed.push(ip);
         }
       }
@@ -149,34 +135,59 @@ export class HostLocalIpam implements IpamBackend {
     return { ip, prefixLength: this.subnet.prefixLength, gateway: formatIpv4(this.gateway), existing };
   }
 
-  private async findByOwner(containerId: string, ifName: string): Promise<string[]> {
+  /**
+   * The books, read synchronously: a few small files per pod on the node. Under the lock, a
+   * chain of asynchronous reads held it for as long as the event loop and libuv's pool were
+   * busy, and in a burst of pods every other allocation waited behind that.
+   */
+  private readAll(): Map<string, { containerId: string; ifName: string }> {
+    const out = new Map<string, { containerId: string; ifName: string }>();
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return out;
+    }
+    for (const name of names) {
+      if (!/^\d+\.\d+\.\d+\.\d+$/.test(name)) continue;
+      try {
+        const [containerId = "", ifName = ""] = readFileSync(join(this.dir, name), "utf8").split("\n");
+        out.set(name, { containerId: containerId.trim(), ifName: ifName.trim() });
+      } catch {
+        // freed meanwhile
+      }
+    }
+    return out;
+  }
+
+  private findByOwner(containerId: string, ifName: string): string[] {
     const held: string[] = [];
-    for (const [ip, owner] of await this.list()) if (owner.containerId === containerId && owner.ifName === ifName) held.push(ip);
+    for (const [ip, owner] of this.readAll()) if (owner.containerId === containerId && owner.ifName === ifName) held.push(ip);
     return held;
   }
 
   /** Creates the address file atomically with its content; false if the address is taken. */
-  private async claim(ip: string, containerId: string, ifName: string): Promise<boolean> {
+  private claim(ip: string, containerId: string, ifName: string): boolean {
     const path = join(this.dir, ip);
     const tmp = tempName(path);
     // the reference host-local's format, so either can read the other's books
-    await writeFile(tmp, `${containerId}\r\n${ifName}`, { flag: "wx" });
+    writeFileSync(tmp, `${containerId}\r\n${ifName}`, { flag: "wx" });
     try {
-      await link(tmp, path);
+      linkSync(tmp, path);
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
       throw new CniError(`IPAM: cannot record ${ip} in ${this.dir}: ${(e as Error).message}`, CNI_CODES.ioFailure, undefined, { cause: e });
     } finally {
-      await rm(tmp, { force: true });
+      rmSync(tmp, { force: true });
     }
   }
 
-  private async locked<T>(fn: () => Promise<T>): Promise<T> {
+  private async locked<T>(fn: () => T): Promise<T> {
     await mkdir(this.dir, { recursive: true });
     let entered = false;
     try {
-      return await FileLock.for(this.dir, { retries: { retries: 400, minTimeout: 5, maxTimeout: 50 } }).exclusive(() => {
+      return await FileLock.for(this.dir, { retries: { retries: 400, minTimeout: 5, maxTimeout: 50 } }).exclusive(async () => {
         entered = true;
         return fn();
       });

@@ -6,6 +6,7 @@
 #include "process.h"
 #include "netlink.h"
 #include "netns.h"
+#include "netop.h"
 #include "nft.h"
 #include "spawn/spawn.h"
 #include "tty.h"
@@ -30,6 +31,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("linkUp", Napi::Function::New(env, link_up));
   exports.Set("socketIn", Napi::Function::New(env, socket_in));
   // pod networking in a network namespace, off the event loop (netlink.cc, nft.cc)
+  exports.Set("netBatch", Napi::Function::New(env, net_batch));
   exports.Set("netLinkGet", Napi::Function::New(env, net_link_get));
   exports.Set("netLinkAddBridge", Napi::Function::New(env, net_link_add_bridge));
   exports.Set("netLinkAddVeth", Napi::Function::New(env, net_link_add_veth));

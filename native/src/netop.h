@@ -58,6 +58,9 @@ using NetWork = std::function<bool(NetOut&, NetError&)>;
 // Queues work for netns_path ("" = this process's namespace) and returns its promise.
 Napi::Value queue_net_work(Napi::Env env, std::string netns_path, NetWork work);
 
+// netBatch(build): the network calls build() makes, run in order as one pool job.
+Napi::Value net_batch(const Napi::CallbackInfo& info);
+
 // Argument helpers shared by the bindings: a netns argument is a path string, null or undefined.
 bool netns_arg(const Napi::CallbackInfo& info, size_t i, std::string& out);
 

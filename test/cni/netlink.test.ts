@@ -240,3 +240,30 @@ test("a pod's ADD, CHECK and DEL start no child process", async (t) => {
   assert.deepEqual(spawned, []);
   assert.match(r.ip, /^10\.71\.0\.\d+$/);
 });
+
+test("a batch runs its calls in order as one job across namespaces, and stops at the first failure", async () => {
+  const out = await nl.batch((n) => {
+    n.netLinkAddBridge(a.path, "keelnlbt0", 1500);
+    n.netLinkAddBridge(b.path, "keelnlbt1", 1500);
+    n.netLinkSet(a.path, "keelnlbt0", { up: true });
+    n.netLinkGet(a.path, "keelnlbt0");
+    n.netLinkGet(b.path, "keelnlbt1");
+    n.netLinkGet(b.path, "keelnlbt0");
+  });
+  assert.equal(out.length, 6);
+  assert.equal((out[3] as nl.NetLink).up, true);
+  assert.equal((out[4] as nl.NetLink).name, "keelnlbt1");
+  assert.equal(out[5], null, "each call ran in its own namespace");
+  // the second call fails (it exists): its error, with its namespace; the third never runs
+  await assert.rejects(nl.batch((n) => {
+    n.netLinkSet(b.path, "keelnlbt1", { mtu: 1400 });
+    n.netLinkAddBridge(a.path, "keelnlbt0", 1500);
+    n.netLinkDel(b.path, "keelnlbt1");
+  }), netlinkError("EEXIST", "RTM_NEWLINK", /bridge keelnlbt0/));
+  assert.equal((await nl.getLink(b.path, "keelnlbt1"))?.mtu, 1400, "the call before the failure ran, the one after did not");
+  await nl.batch((n) => {
+    n.netLinkDel(a.path, "keelnlbt0");
+    n.netLinkDel(b.path, "keelnlbt1");
+  });
+  assert.equal(await nl.getLink(a.path, "keelnlbt0"), null);
+});

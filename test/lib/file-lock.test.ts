@@ -3,7 +3,7 @@
 // ones behind it; in-process exclusive waiters queue rather than poll.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileLock } from "../../lib/file-lock.js";
@@ -51,4 +51,18 @@ test("a holder's failure releases the lock for the next", async (t) => {
   await assert.rejects(lock.exclusive(async () => { throw new Error("bang"); }), /bang/);
   assert.equal(await lock.exclusive(async () => 7), 7);
   assert.equal(await lock.shared(async () => 8), 8);
+});
+
+test("exclusive holders queued in one process pass the lock directory on without releasing it", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "keel-file-lock-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, "ipam");
+  const lock = FileLock.for(path);
+  const inodes: number[] = [];
+  await Promise.all([1, 2, 3].map(() => lock.exclusive(async () => {
+    inodes.push(statSync(`${path}.lock`).ino);
+    await tick(2);
+  })));
+  assert.equal(new Set(inodes).size, 1, "one lock directory for the three");
+  assert.ok(!existsSync(`${path}.lock`), "released after the last");
 });
