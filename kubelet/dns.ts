@@ -100,6 +100,7 @@ export function podDnsMounts(pod: Pod, paths: KubeletPaths, o: PodDnsOptions | u
   const cfg = podDnsConfig(pod, o);
   if (!cfg) return [];
   const file = join(paths.podDir(pod.metadata.uid!), "resolv.conf");
-  writeFileAtomicSync(file, formatResolvConf(cfg), 0o644);
+  // Not fsync'd: written again at every container start.
+  writeFileAtomicSync(file, formatResolvConf(cfg), 0o644, { durable: false });
   return [{ destination: "/etc/resolv.conf", type: "bind", source: file, options: ["rbind", "rprivate"] }];
 }

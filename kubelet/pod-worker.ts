@@ -21,7 +21,7 @@ import { podDnsMounts, type PodDnsOptions } from "./dns.js";
 import type { PodNetworkPlugin } from "./network.js";
 import { containerRuntimeId, sandboxId, type KubeletPaths } from "./paths.js";
 import type { PodCgroups } from "./pod-cgroups.js";
-import { readPodRecord, restartCount, writePodRecord, type ContainerRecord, type PodRecord } from "./pod-state.js";
+import { PodRecordWriter, readPodRecord, restartCount, type ContainerRecord, type PodRecord } from "./pod-state.js";
 import { ProbeRunner, runAction, type ProbeTarget } from "./probes.js";
 import { computePodStatus } from "./status.js";
 import { setUpVolumes, tearDownVolumes, volumeMounts } from "./volumes.js";
@@ -100,6 +100,7 @@ export class PodWorker {
   private queueTimed = false;
   /** Containers whose process is gone but whose exit file is not there yet: since when. */
   private vanished = new Map<string, number>();
+  private readonly recordWriter: PodRecordWriter;
   /** The node's shared keel-pause (container-spec.ts). */
   private pause?: string;
   /** Our connection to the pod's supervisor (made again after a kubelet restart). */
@@ -107,6 +108,7 @@ export class PodWorker {
 
   constructor(public pod: Pod, private readonly d: WorkerDeps) {
     this.uid = pod.metadata.uid!;
+    this.recordWriter = new PodRecordWriter(d.paths.podState(this.uid));
     mkdirSync(d.paths.podDir(this.uid), { recursive: true });
     // Like the pod record, not durable (pod-state.ts): what it describes goes with a machine crash.
     writeFileAtomicSync(d.paths.podRecord(this.uid), JSON.stringify(pod), 0o644, { durable: false });
@@ -148,8 +150,15 @@ export class PodWorker {
     return this.d.metrics ? this.d.metrics.timeRuntime(op, f) : f();
   }
 
+  /** Records the pod's state (written off the event loop; see PodRecordWriter). */
   private save(): void {
-    writePodRecord(this.d.paths.podState(this.uid), this.rec);
+    this.recordWriter.save(this.rec);
+  }
+
+  /** The same, waiting until it is on disk: before a step a restarted kubelet must know about. */
+  private async saveNow(): Promise<void> {
+    this.save();
+    await this.recordWriter.flush();
   }
 
   start(): void {
@@ -313,7 +322,7 @@ export class PodWorker {
     this.sup = sup;
     // Recorded before it has children, so a kubelet that dies now still finds it.
     this.rec.supervisor = { pid: sup.pid!, socket: sup.socketPath };
-    this.save();
+    await this.saveNow();
     let pid: number;
     try {
       pid = await this.timed("sandbox", () => this.runContainer(sup, id, bundle, spec, supervisedFiles(bundle)));
@@ -490,7 +499,7 @@ export class PodWorker {
     r.runtimeId = id;
     r.state = "waiting";
     r.reason = "ContainerCreating";
-    this.save();
+    await this.saveNow();
     await this.removeContainer(id);
     mkdirSync(dir, { recursive: true });
     let spec: Spec;
@@ -685,6 +694,8 @@ export class PodWorker {
       await this.stopSandbox();
       await this.d.podCgroups?.remove(this.pod).catch((e) => this.d.onEvent(this.pod, "Warning", "FailedKillPod", `removing the pod's cgroup: ${(e as Error).message}`));
       tearDownVolumes(this.uid, this.d.paths);
+      // no record write may land in the directory after it is gone
+      await this.recordWriter.flush().catch(() => {});
       removeDir(this.d.paths.podDir(this.uid));
       if (!o.keepLogs) removeDir(this.d.paths.podLogDir(this.pod));
     })();
@@ -714,5 +725,7 @@ export class PodWorker {
     await this.loop;
     for (const name of this.live.keys()) this.stopProbes(name);
     this.sup?.close();
+    // the next kubelet reads what this one last recorded
+    await this.recordWriter.flush().catch((e) => this.d.onEvent(this.pod, "Warning", "FailedSync", `recording the pod's state: ${(e as Error).message}`));
   }
 }
