@@ -79,7 +79,7 @@ export async function main({ quick, argv }: { quick: boolean; argv: string[] }):
   const notes = [
     `Target: at least 5,000 pods/s for the algorithm at 5,000 nodes with the techniques on; measured ${at5k.join(", ")} pods/s.`,
     "Anchors: kube-scheduler scheduler_perf SchedulingBasic floor at 5,000 nodes / 10,000 pods is 270 pods/s (end to end, through an API server); Borg sustains over 10,000 task arrivals per minute per cell.",
-    "Profile: keel's default (hybrid score, zone spreading, all filters, preemption on). Relaxed randomization stops after max(100 nodes, 5 %) feasible nodes.",
+    "Profile: keel's default (hybrid score, topology spreading (kube's system defaults for pods a Service, ReplicaSet or StatefulSet selects), all filters, preemption on). Relaxed randomization stops after max(100 nodes, 5 %) feasible nodes.",
     "The machine is shared with other work: see loadavg in the parameters; figures vary run to run by up to 2x under load.",
     "Requests are scaled down (request_scale) where needed so the pods fill at most 80 % of the cell.",
   ];

@@ -7,10 +7,13 @@
 // node is double-booked: the assumed pods hold their room); a failed binding gives the room
 // back. The watch event of the bound pod then confirms the assumption without recompiling the
 // pod. End to end this path is bounded by the API server's write rate (bench/scheduler-e2e.ts).
-import type { Node, Pod } from "../../api/core.js";
-import type { Condition } from "../../api/meta.js";
+// Services, ReplicaSets and StatefulSets are watched too: their selectors make the default
+// selector of kube's system default topology spreading (controlplane/scheduler/default-selector.ts).
+// keel's API server serves no ReplicationControllers, so those are not watched.
+import type { Node, Pod, Service } from "../../api/core.js";
+import type { Condition, KubeObject } from "../../api/meta.js";
 import { EventRecorder, Informer, KubeClient, R, isConflict, isNotFound, defaultIdentity, runWhileLeading, type ClientConfig, type LeadershipConfig } from "../kit/index.js";
-import { Scheduler, builtinProfile, loadProfiles, type Decision, type Profile, type NodeLike, type PodLike } from "../scheduler/index.js";
+import { Scheduler, builtinProfile, loadProfiles, type ControllerKind, type Decision, type Profile, type NodeLike, type PodLike, type ServiceLike, type WorkloadLike } from "../scheduler/index.js";
 
 export interface SchedulerDaemonOptions extends LeadershipConfig {
   kubeconfig: string | ClientConfig;
@@ -66,6 +69,8 @@ class SchedulingTerm {
   readonly core: Scheduler;
   private readonly pods: Informer<Pod>;
   private readonly nodes: Informer<Node>;
+  private readonly services: Informer<Service>;
+  private readonly controllers: [ControllerKind, Informer<KubeObject>][];
   private stopped = false;
   private wake?: () => void;
   private inFlight = 0;
@@ -75,6 +80,8 @@ class SchedulingTerm {
     this.core = new Scheduler({ profile: profiles[0], profiles: profiles.slice(1), schedulerName });
     this.pods = new Informer<Pod>(client, R.pods, { log });
     this.nodes = new Informer<Node>(client, R.nodes, { log });
+    this.services = new Informer<Service>(client, R.services, { log });
+    this.controllers = [["ReplicaSet", new Informer(client, R.replicasets, { log })], ["StatefulSet", new Informer(client, R.statefulsets, { log })]];
   }
 
   async start(): Promise<void> {
@@ -85,7 +92,18 @@ class SchedulingTerm {
       update: (_, n) => { core.onNodeUpdate(n as unknown as NodeLike); kick(); },
       delete: (n) => { core.onNodeDelete(n.metadata.name!); kick(); },
     });
-    await this.nodes.start();
+    this.services.addEventHandler({
+      add: (s) => core.onServiceUpdate(s as unknown as ServiceLike),
+      update: (_, s) => core.onServiceUpdate(s as unknown as ServiceLike),
+      delete: (s) => core.onServiceDelete(s as unknown as ServiceLike),
+    });
+    for (const [kind, inf] of this.controllers) inf.addEventHandler({
+      add: (o) => core.onControllerUpdate(kind, o as unknown as WorkloadLike),
+      update: (_, o) => core.onControllerUpdate(kind, o as unknown as WorkloadLike),
+      delete: (o) => core.onControllerDelete(kind, o as unknown as WorkloadLike),
+    });
+    // The selectors are known before the first pending pod is scheduled.
+    await Promise.all([this.nodes.start(), this.services.start(), ...this.controllers.map(([, inf]) => inf.start())]);
     this.pods.addEventHandler({
       add: (p) => { core.onPodAdd(p as unknown as PodLike); kick(); },
       update: (_, p) => { core.onPodUpdate(p as unknown as PodLike); kick(); },
@@ -100,6 +118,8 @@ class SchedulingTerm {
     this.wake?.();
     this.pods.stop();
     this.nodes.stop();
+    this.services.stop();
+    for (const [, inf] of this.controllers) inf.stop();
     await this.loopDone;
   }
 

@@ -9,16 +9,19 @@
 //    keep paying off under the third.
 // Inter-pod filters and scores (affinity, spread) are always evaluated fresh. A class's caches
 // are created on its second pod, so jobs of one task cost nothing extra. The loop reads node
-// generations and zones from flat arrays (cache.gens, cache.zoneIds) and touches a NodeInfo
-// object only when something must be computed.
+// generations from a flat array (cache.gens) and touches a NodeInfo object only when something
+// must be computed. Topology spreading scores a node relative to the other feasible ones (as
+// kube normalizes it), so when a pod spreads, the loop notes the feasible nodes and their other
+// scores, and the choice is made in a second pass over them.
 import type { SchedulerCache } from "./cache.js";
 import { LOCAL_FILTERS, type LocalFilter } from "./filters.js";
-import { interPodAffinityFilter, interPodAffinityScore, needsInterPod, podTopologySpreadFilter, prepareInterPod, spreadScore, type InterPodState } from "./inter-pod.js";
+import { interPodAffinityFilter, interPodAffinityScore, needsInterPod, prepareInterPod, type InterPodState } from "./inter-pod.js";
 import type { NodeInfo } from "./node-info.js";
 import type { PodInfo } from "./pod-info.js";
-import type { Profile } from "./profile.js";
+import { defaultSpreadConstraints, type Profile } from "./profile.js";
 import { seededRng, shuffle, type Rng } from "./random.js";
 import { cellMix, LOCAL_SCORES, type LocalScore, type ScoreContext } from "./scores.js";
+import { podTopologySpreadFilter, prepareSpreadScoring, spreadScores, type DefaultConstraint, type SpreadScoring } from "./topology-spread.js";
 
 export interface ScheduleResult {
   /** The chosen node, or undefined when no node is feasible. */
@@ -69,6 +72,7 @@ export class SchedulingAlgorithm {
   private readonly spreadFilter: boolean;
   private readonly wInterPod: number;
   private readonly wSpread: number;
+  private readonly spreadDefaults: readonly DefaultConstraint[];
   private readonly rng: Rng;
   private readonly classes = new Map<string, ClassEntry>();
   private readonly seenOnce = new Set<string>();
@@ -89,7 +93,8 @@ export class SchedulingAlgorithm {
     this.interAffinityFilter = profile.filters.includes("InterPodAffinity");
     this.spreadFilter = profile.filters.includes("PodTopologySpread");
     this.wInterPod = profile.scores.InterPodAffinity ?? 0;
-    this.wSpread = profile.scores.ZoneSpread ?? 0;
+    this.wSpread = profile.scores.PodTopologySpread ?? 0;
+    this.spreadDefaults = defaultSpreadConstraints(profile);
     this.rng = seededRng(profile.seed);
     this.usesMix = (profile.scores.Hybrid ?? 0) > 0;
   }
@@ -125,25 +130,13 @@ export class SchedulingAlgorithm {
 
   interFilter(s: InterPodState, n: NodeInfo): { filter: string; reason: string } | null {
     if (this.interAffinityFilter) { const r = interPodAffinityFilter(s, n); if (r) return { filter: "InterPodAffinity", reason: r }; }
-    if (this.spreadFilter) { const r = podTopologySpreadFilter(s, n); if (r) return { filter: "PodTopologySpread", reason: r }; }
+    if (this.spreadFilter) { const r = podTopologySpreadFilter(s.hardSpread, n); if (r) return { filter: "PodTopologySpread", reason: r }; }
     return null;
   }
 
-  globalScore(s: InterPodState, n: NodeInfo): number {
-    let v = 0;
-    if (this.wInterPod) v += this.wInterPod * interPodAffinityScore(s, n);
-    if (this.wSpread) v += this.wSpread * spreadScore(s, n);
-    return v;
-  }
-
-  /**
-   * The global score from flat arrays when it is only owner spreading (the common case), so a
-   * node whose verdict and score are cached is never dereferenced; null when the general path is needed.
-   */
-  private fastGlobal(s: InterPodState | null): Float64Array | null {
-    if (s === null || s.ownerZoneScore === null || !this.wSpread) return null;
-    if (this.wInterPod && s.preferredNorm !== 0) return null;
-    return s.ownerZoneScore;
+  /** The preferred pod affinity score, when the pod has preferred terms that match something. */
+  private affinityScoring(s: InterPodState | null): InterPodState | null {
+    return s !== null && this.wInterPod > 0 && s.preferredNorm !== 0 ? s : null;
   }
 
   /** Whether this attempt needs the inter-pod filters (pod affinity, spread, existing anti-affinity). */
@@ -151,11 +144,20 @@ export class SchedulingAlgorithm {
     return (this.interAffinityFilter || this.spreadFilter) && needsInterPod(p, this.cache);
   }
 
-  /** The cluster-wide counts for the inter-pod filters and scores, or null when neither applies. */
+  /**
+   * The cluster-wide counts for the inter-pod filters and scores, or null when neither applies.
+   * With `skip` (preemption's "what if these pods were gone") only the filters are needed.
+   */
   interPodState(p: PodInfo, skip?: ReadonlySet<string>): InterPodState | null {
     const filters = this.needsInterFilter(p);
-    const scores = (this.wInterPod > 0 && (p.preferredAffinity.length || p.preferredAntiAffinity.length)) || (this.wSpread > 0 && (p.spread.length > 0 || p.owner !== undefined));
-    return filters || scores ? prepareInterPod(p, this.cache, skip) : null;
+    const affinity = this.wInterPod > 0 && (p.preferredAffinity.length > 0 || p.preferredAntiAffinity.length > 0);
+    const spread = this.wSpread > 0 && skip === undefined ? this.spreadScoring(p) : null;
+    return filters || affinity || spread ? prepareInterPod(p, this.cache, skip, spread) : null;
+  }
+
+  /** The pod's soft topology spreading for this attempt (its ScheduleAnyway constraints or the profile's defaults). */
+  spreadScoring(p: PodInfo): SpreadScoring | null {
+    return prepareSpreadScoring(p, this.spreadDefaults, this.cache);
   }
 
   /**
@@ -213,10 +215,11 @@ export class SchedulingAlgorithm {
     const sc = t.scoreCaching && entry !== null;
     const inter = this.interPodState(p);
     const interFilter = inter !== null && this.needsInterFilter(p) ? inter : null;
-    const zoneScore = this.fastGlobal(inter);
-    // Constant part of the global score on the fast path (preferred pod affinity indifferent = 50).
-    const fastConst = zoneScore !== null && this.wInterPod ? this.wInterPod * 50 : 0;
-    const gens = cache.gens, zoneIds = cache.zoneIds, wSpread = this.wSpread;
+    const affinity = this.affinityScoring(inter);
+    const spread = inter?.spreadScoring ?? null;
+    // With spreading, the feasible nodes' slots and scores so far, for the second pass.
+    const candSlots: number[] = [], candScores: number[] = [];
+    const gens = cache.gens;
     const ctx: ScoreContext = { imageNodes: cache.imageNodes, nodeCount: N, mix: this.mix };
     const want = t.relaxedRandomization ? Math.min(N, Math.max(t.minFeasibleNodes, Math.ceil((N * t.feasiblePercent) / 100))) : N;
     const order = t.relaxedRandomization ? this.visitOrder(N) : null;
@@ -256,10 +259,18 @@ export class SchedulingAlgorithm {
         s = this.localScore(p, list[i]!, ctx);
         if (entry !== null) { entry.score[i] = s; entry.scoreOk[i] = 1; }
       }
-      if (zoneScore !== null) { const z = zoneIds[i]!; s += fastConst + wSpread * (z >= 0 ? zoneScore[z]! : 50); }
-      else if (inter) s += this.globalScore(inter, list[i]!);
+      if (affinity) s += this.wInterPod * interPodAffinityScore(affinity, list[i]!);
+      if (spread) { candSlots.push(i); candScores.push(s); continue; }
       if (s > best) { best = s; bestSlot = i; ties = 1; }
       else if (s === best && this.rng() * ++ties < 1) bestSlot = i; // reservoir sampling among ties
+    }
+    if (spread && candSlots.length) {
+      const norm = spreadScores(spread, candSlots.map((i) => list[i]!));
+      for (let j = 0; j < candSlots.length; j++) {
+        const s = candScores[j]! + this.wSpread * norm[j]!;
+        if (s > best) { best = s; bestSlot = candSlots[j]!; ties = 1; }
+        else if (s === best && this.rng() * ++ties < 1) bestSlot = candSlots[j]!;
+      }
     }
     const bestNode = bestSlot >= 0 ? list[bestSlot] : undefined;
     if (!bestNode) {

@@ -4,6 +4,8 @@
 // Fed by add/update/delete events from an adapter (informers, or the simulator).
 import { NodeInfo, nextGeneration } from "./node-info.js";
 import { compilePod, type PodInfo } from "./pod-info.js";
+import type { LabelMatcher } from "./selectors.js";
+import { WorkloadIndex } from "./default-selector.js";
 import type { NodeLike, PodLike } from "./types.js";
 
 export class CacheError extends Error {
@@ -17,15 +19,39 @@ export class CacheError extends Error {
 
 interface PodState { info: PodInfo; node: string; assumed: boolean; bindingDone: boolean; deadline: number }
 
-/** How many pods of one owner run in each zone and on each node (for soft spreading). */
-export interface OwnerCounts { byZone: Map<string, number>; byNode: Map<string, number>; total: number }
+/**
+ * How many pods of one namespace that match one label selector each node holds (topology
+ * spreading counts these), kept up to date as pods come and go.
+ */
+export interface SelectorCounter {
+  readonly namespace: string;
+  readonly matches: LabelMatcher;
+  readonly byNode: Map<NodeInfo, number>;
+  /** Where the counter is filed: under one label pair the selector requires, else under its namespace. */
+  readonly slot: string;
+}
+
+/**
+ * Live selector counters kept at most (least recently used dropped). A counter is filed under a
+ * label pair its selector requires, so a pod added or removed is matched only against the
+ * counters filed under its own labels (and the few with no required label).
+ */
+const MAX_COUNTERS = 2048;
+
+const pairSlot = (ns: string, k: string, v: string) => `${ns}\0${k}\0${v}`;
 
 export class SchedulerCache {
   /** Dense list of nodes with a node object; the scheduler iterates this. */
   readonly list: NodeInfo[] = [];
   private readonly byName = new Map<string, NodeInfo>();
   private readonly pods = new Map<string, PodState>();
-  readonly owners = new Map<string, OwnerCounts>();
+  /** Services and controllers, for pods' default spreading selectors. */
+  readonly workloads = new WorkloadIndex();
+  /** Selector counters by namespace and selector key, least recently used first; and by slot. */
+  private readonly counters = new Map<string, SelectorCounter>();
+  private readonly countersBySlot = new Map<string, Set<SelectorCounter>>();
+  /** Pods by label pair (namespace, key, value) → uid → node: a new counter finds its pods here. */
+  private readonly podsByPair = new Map<string, Map<string, NodeInfo>>();
   /** Pods carrying required anti-affinity, and how many nodes hold each image. */
   readonly antiAffinityPods = new Map<string, { info: PodInfo; node: NodeInfo }>();
   readonly imageNodes = new Map<string, number>();
@@ -34,14 +60,11 @@ export class SchedulerCache {
   /** Increments when nodes are added or removed (slot indexes change meaning). */
   structureVersion = 0;
   /**
-   * Per slot of `list`, the node's generation and zone id, kept in flat arrays so that the
-   * scheduling loop can check cached verdicts without touching the NodeInfo objects (at 5,000
-   * nodes the object reads, not the filters, dominate).
+   * Per slot of `list`, the node's generation, kept in a flat array so that the scheduling loop
+   * can check cached verdicts without touching the NodeInfo objects (at 5,000 nodes the object
+   * reads, not the filters, dominate).
    */
   gens = new Float64Array(64);
-  zoneIds = new Int32Array(64);
-  /** Zone name → small integer id (ids are never reused). */
-  readonly zoneIndex = new Map<string, number>();
   /**
    * Cell totals for scores that weigh a node against the whole cell (the hybrid's resource
    * mix): allocatable over the listed nodes, requests (with the scoring defaults) over all pods.
@@ -93,21 +116,13 @@ export class SchedulerCache {
     this.version++;
   }
 
-  /** Copy a node's generation and zone into the flat per-slot arrays. */
+  /** Copy a node's generation into the flat per-slot array. */
   private sync(n: NodeInfo): void {
     if (n.index < 0) return;
     if (n.index >= this.gens.length) {
-      const size = Math.max(this.gens.length * 2, n.index + 1);
-      const g = new Float64Array(size); g.set(this.gens); this.gens = g;
-      const z = new Int32Array(size); z.set(this.zoneIds); this.zoneIds = z;
+      const g = new Float64Array(Math.max(this.gens.length * 2, n.index + 1)); g.set(this.gens); this.gens = g;
     }
     this.gens[n.index] = n.generation;
-    let zid = -1;
-    if (n.zone !== undefined) {
-      zid = this.zoneIndex.get(n.zone) ?? -1;
-      if (zid < 0) { zid = this.zoneIndex.size; this.zoneIndex.set(n.zone, zid); }
-    }
-    this.zoneIds[n.index] = zid;
   }
 
   private forImages(info: NodeInfo, d: number): void {
@@ -124,13 +139,7 @@ export class SchedulerCache {
     this.sync(n);
     this.scoreCpuTotal += info.scoreCpu;
     this.scoreMemoryTotal += info.scoreMemory;
-    if (info.owner) {
-      let o = this.owners.get(info.owner);
-      if (!o) { o = { byZone: new Map(), byNode: new Map(), total: 0 }; this.owners.set(info.owner, o); }
-      o.total++;
-      o.byNode.set(nodeName, (o.byNode.get(nodeName) ?? 0) + 1);
-      if (n.zone !== undefined) o.byZone.set(n.zone, (o.byZone.get(n.zone) ?? 0) + 1);
-    }
+    this.countPod(info, n, +1);
     if (info.antiAffinity.length) this.antiAffinityPods.set(info.uid, { info, node: n });
     this.version++;
   }
@@ -142,13 +151,7 @@ export class SchedulerCache {
     this.sync(n);
     this.scoreCpuTotal -= st.info.scoreCpu;
     this.scoreMemoryTotal -= st.info.scoreMemory;
-    const o = st.info.owner ? this.owners.get(st.info.owner) : undefined;
-    if (o) {
-      o.total--;
-      dec(o.byNode, st.node);
-      if (n.zone !== undefined) dec(o.byZone, n.zone);
-      if (o.total === 0) this.owners.delete(st.info.owner!);
-    }
+    this.countPod(st.info, n, -1);
     this.antiAffinityPods.delete(st.info.uid);
     if (n.index < 0 && n.pods.size === 0) this.byName.delete(st.node);
     this.version++;
@@ -223,13 +226,65 @@ export class SchedulerCache {
     return st.info;
   }
 
+  /** A pod came (+1) or went (−1): the label index and the counters whose selector it matches. */
+  private countPod(info: PodInfo, n: NodeInfo, d: 1 | -1): void {
+    const ns = info.namespace;
+    for (const k in info.labels) {
+      const slot = pairSlot(ns, k, info.labels[k]!);
+      let pods = this.podsByPair.get(slot);
+      if (d > 0) { if (!pods) this.podsByPair.set(slot, (pods = new Map())); pods.set(info.uid, n); }
+      else if (pods) { pods.delete(info.uid); if (pods.size === 0) this.podsByPair.delete(slot); }
+      const cs = this.countersBySlot.get(slot);
+      if (cs) for (const c of cs) if (c.matches(info.labels)) bump(c.byNode, n, d);
+    }
+    const cs = this.countersBySlot.get(ns);
+    if (cs) for (const c of cs) if (c.matches(info.labels)) bump(c.byNode, n, d);
+  }
+
+  /**
+   * The live count, per node, of the pods in `namespace` that `matches` selects; `key` names the
+   * selector (equal keys, equal selectors), `required` is one label pair it requires, if any.
+   * Made from the pods carrying that label (else from every pod), then kept up to date.
+   */
+  selectorCounter(namespace: string, key: string, matches: LabelMatcher, required?: readonly [string, string]): SelectorCounter {
+    const k = `${namespace}\0${key}`;
+    let c = this.counters.get(k);
+    if (c) { this.counters.delete(k); this.counters.set(k, c); return c; }
+    if (this.counters.size >= MAX_COUNTERS) {
+      const [oldKey, old] = this.counters.entries().next().value!;
+      this.counters.delete(oldKey);
+      const set = this.countersBySlot.get(old.slot)!;
+      set.delete(old);
+      if (set.size === 0) this.countersBySlot.delete(old.slot);
+    }
+    const slot = required ? pairSlot(namespace, required[0], required[1]) : namespace;
+    c = { namespace, matches, byNode: new Map(), slot };
+    if (required) {
+      for (const [uid, n] of this.podsByPair.get(slot) ?? []) if (matches(n.pods.get(uid)!.labels)) bump(c.byNode, n, 1);
+    } else {
+      for (const n of this.byName.values()) for (const p of n.pods.values()) if (p.namespace === namespace && matches(p.labels)) bump(c.byNode, n, 1);
+    }
+    this.counters.set(k, c);
+    let set = this.countersBySlot.get(slot);
+    if (!set) this.countersBySlot.set(slot, (set = new Set()));
+    set.add(c);
+    return c;
+  }
+
+  /** The node a cached pod is on, with the pod as cached (for "what if it were gone" questions). */
+  podEntry(uid: string): { info: PodInfo; node: NodeInfo } | undefined {
+    const st = this.pods.get(uid);
+    const node = st && this.byName.get(st.node);
+    return st && node ? { info: st.info, node } : undefined;
+  }
+
   /** Every pod on the cluster (bound or assumed), with its node. */
   *allPods(): IterableIterator<{ info: PodInfo; node: NodeInfo }> {
     for (const n of this.byName.values()) for (const p of n.pods.values()) yield { info: p, node: n };
   }
 }
 
-function dec(m: Map<string, number>, k: string): void {
-  const v = (m.get(k) ?? 0) - 1;
+function bump<K>(m: Map<K, number>, k: K, d: number): void {
+  const v = (m.get(k) ?? 0) + d;
   if (v > 0) m.set(k, v); else m.delete(k);
 }

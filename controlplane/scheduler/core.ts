@@ -7,7 +7,8 @@ import { compilePod, type PodInfo } from "./pod-info.js";
 import { findPreemption } from "./preemption.js";
 import { builtinProfile, type Profile } from "./profile.js";
 import { SchedulingQueue, type QueuedPod, type QueueOptions } from "./queue.js";
-import type { NodeLike, PodLike } from "./types.js";
+import type { ControllerKind } from "./default-selector.js";
+import type { NodeLike, PodLike, ServiceLike, WorkloadLike } from "./types.js";
 
 export type Decision =
   | { kind: "bind"; pod: PodInfo; node: string; result: ScheduleResult }
@@ -57,6 +58,13 @@ export class Scheduler {
   onNodeAdd(node: NodeLike): void { this.cache.addNode(node); this.queue.onClusterEvent("NodeAdd"); }
   onNodeUpdate(node: NodeLike): void { this.cache.updateNode(node); this.queue.onClusterEvent("NodeUpdate"); }
   onNodeDelete(name: string): void { this.cache.removeNode(name); this.queue.onClusterEvent("NodeDelete"); }
+
+  // Services, ReplicaSets, StatefulSets and ReplicationControllers only make pods' default
+  // spreading selectors: a score, never a filter, so no pending pod needs to be moved.
+  onServiceUpdate(svc: ServiceLike): void { this.cache.workloads.setService(svc); }
+  onServiceDelete(svc: ServiceLike): void { this.cache.workloads.deleteService(svc); }
+  onControllerUpdate(kind: ControllerKind, obj: WorkloadLike): void { this.cache.workloads.setController(kind, obj); }
+  onControllerDelete(kind: ControllerKind, obj: WorkloadLike): void { this.cache.workloads.deleteController(kind, obj); }
 
   /** A pod appeared: bound pods go into the cache, pending ones into the queue. */
   onPodAdd(pod: PodLike | PodInfo): void {

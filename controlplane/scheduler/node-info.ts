@@ -7,7 +7,6 @@ import { parseBytes, parseCpuMillis, parseQuantity } from "./quantity.js";
 import type { LabelsLike, NodeLike, TaintLike } from "./types.js";
 
 export const ZONE_LABEL = "topology.kubernetes.io/zone";
-const LEGACY_ZONE_LABEL = "failure-domain.beta.kubernetes.io/zone";
 
 let generations = 0;
 /** Globally unique, so a cache entry can never match a different node that reused a slot. */
@@ -20,7 +19,6 @@ export class NodeInfo {
   labels: LabelsLike = {};
   taints: readonly TaintLike[] = [];
   unschedulable = false;
-  zone: string | undefined;
   allocCpu = 0;
   allocMemory = 0;
   allocPods = 0;
@@ -47,7 +45,6 @@ export class NodeInfo {
     this.labels = node.metadata?.labels ?? {};
     this.taints = node.spec?.taints ?? [];
     this.unschedulable = node.spec?.unschedulable === true;
-    this.zone = this.labels[ZONE_LABEL] ?? this.labels[LEGACY_ZONE_LABEL];
     const a = node.status?.allocatable ?? node.status?.capacity ?? {};
     const field = `node ${this.name} status.allocatable`;
     this.allocCpu = a.cpu !== undefined ? parseCpuMillis(a.cpu, `${field}.cpu`) : 0;

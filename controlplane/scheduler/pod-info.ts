@@ -24,6 +24,10 @@ export interface SpreadConstraint {
   topologyKey: string;
   hard: boolean;
   matches: LabelMatcher;
+  /** Names the selector (the cache keeps live counts per namespace and key). */
+  selectorKey: string;
+  /** One label pair the selector requires (the cache files its counter there), if any. */
+  requiredLabel: readonly [string, string] | undefined;
   minDomains: number;
 }
 
@@ -55,7 +59,7 @@ export interface PodInfo {
   readonly preferredAntiAffinity: readonly AffinityTerm[];
   readonly spread: readonly SpreadConstraint[];
   readonly images: readonly string[];
-  /** The controller owner ("kind/namespace/name" or uid), used for default spreading. */
+  /** The controller owner (its uid, or "kind/namespace/name"); default spreading goes by selectors (default-selector.ts), not by this. */
   readonly owner: string | undefined;
   /** True when the pod's feasibility depends on other pods (affinity, spread): never cached. */
   readonly interPod: boolean;
@@ -127,7 +131,8 @@ export function compilePod(pod: PodLike): PodInfo {
   }
   const spread: SpreadConstraint[] = (spec.topologySpreadConstraints ?? []).map((c, i) => ({
     maxSkew: c.maxSkew, topologyKey: c.topologyKey, hard: c.whenUnsatisfiable !== "ScheduleAnyway",
-    matches: compileLabelSelector(c.labelSelector, `spec.topologySpreadConstraints[${i}].labelSelector`), minDomains: c.minDomains ?? 1,
+    matches: compileLabelSelector(c.labelSelector, `spec.topologySpreadConstraints[${i}].labelSelector`), selectorKey: JSON.stringify(c.labelSelector ?? null),
+    requiredLabel: Object.entries(c.labelSelector?.matchLabels ?? {})[0], minDomains: c.minDomains ?? 1,
   }));
   const affinity = compileTerms(pa?.requiredDuringSchedulingIgnoredDuringExecution, ns, "spec.affinity.podAffinity.required");
   const antiAffinity = compileTerms(paa?.requiredDuringSchedulingIgnoredDuringExecution, ns, "spec.affinity.podAntiAffinity.required");

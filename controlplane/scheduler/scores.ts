@@ -118,5 +118,5 @@ export const LOCAL_SCORES: Readonly<Record<string, LocalScore>> = {
   TaintToleration: taintTolerationScore,
 };
 
-/** Scores that read other nodes' pods, computed per attempt in inter-pod.ts. */
-export const GLOBAL_SCORES = ["InterPodAffinity", "ZoneSpread"] as const;
+/** Scores that read other nodes' pods, computed per attempt (inter-pod.ts, topology-spread.ts). */
+export const GLOBAL_SCORES = ["InterPodAffinity", "PodTopologySpread"] as const;

@@ -148,3 +148,17 @@ export interface NodeLike {
     readonly images?: readonly ContainerImageLike[];
   };
 }
+
+/** The workload objects whose selectors make a pod's default spreading selector (kube's DefaultSelector). */
+export interface ServiceLike {
+  readonly metadata?: ObjectMetaLike;
+  readonly spec?: { readonly selector?: LabelsLike | null };
+}
+
+/** A ReplicaSet or StatefulSet (a LabelSelector) or a ReplicationController (a label map). */
+export interface WorkloadLike {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata?: ObjectMetaLike;
+  readonly spec?: { readonly selector?: LabelSelectorLike | LabelsLike | null };
+}

@@ -26,7 +26,7 @@ export function pod(name: string, o: PodOpts = {}): PodLike {
   if (memory) requests.memory = memory;
   if (ephemeral) requests["ephemeral-storage"] = ephemeral;
   return {
-    metadata: { name, namespace: namespace ?? "default", uid: `uid-${name}`, labels, ownerReferences: owner ? [{ kind: "ReplicaSet", name: owner, uid: `rs-${owner}`, controller: true }] : undefined },
+    metadata: { name, namespace: namespace ?? "default", uid: `uid-${name}`, labels, ownerReferences: owner ? [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: owner, uid: `rs-${owner}`, controller: true }] : undefined },
     spec: { ...spec, containers: [{ name: "c", image: image ?? "busybox", resources: { requests }, ports: hostPort ? [{ containerPort: hostPort, hostPort }] : undefined }] },
   };
 }

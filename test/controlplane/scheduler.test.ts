@@ -233,9 +233,10 @@ describe("scores", () => {
     const pref = { podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { labelSelector: { matchLabels: { app: "cache" } }, topologyKey: ZONE } }] } };
     assert.equal(place(s, pod("web", { affinity: pref })), "b");
   });
-  test("soft spread puts an owner's pods in different zones", () => {
+  test("default spreading puts a ReplicaSet's pods in different zones (the old score name still works)", () => {
     const s = cluster([node("a", { labels: { [ZONE]: "z1" } }), node("b", { labels: { [ZONE]: "z2" } }), node("c", { labels: { [ZONE]: "z3" } })], profileFromConfig({ name: "spread", scores: { ZoneSpread: 1 } }));
-    const placed = new Set([0, 1, 2].map((i) => place(s, pod(`r${i}`, { owner: "web" }))));
+    s.onControllerUpdate("ReplicaSet", { metadata: { name: "web", namespace: "default" }, spec: { selector: { matchLabels: { app: "web" } } } });
+    const placed = new Set([0, 1, 2].map((i) => place(s, pod(`r${i}`, { owner: "web", labels: { app: "web" } }))));
     assert.equal(placed.size, 3);
   });
 });
