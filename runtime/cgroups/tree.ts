@@ -1,6 +1,7 @@
 // Directory-level work shared by both drivers: resolving a cgroupsPath, making and removing
 // the directories, listing the processes of a subtree, and waiting on the kernel.
 import { mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { posix } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CgroupError, CgroupPathError, cgroupIoError } from "./errors.js";
@@ -39,6 +40,35 @@ export function makeLevels(base: string, parts: string[]): string[] {
     dir = posix.join(dir, p);
     try {
       mkdirSync(dir);
+      made.push(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw cgroupIoError("mkdir", dir, "", err);
+    }
+  }
+  return made;
+}
+
+/**
+ * makeLevels off the event loop, for a kubelet starting many containers at once (cgroup v1
+ * makes one directory per hierarchy, and the kernel takes its time over each). The leaf first:
+ * its parents (the pod's cgroup) usually exist, and then one mkdir is all it takes.
+ */
+export async function makeLevelsAsync(base: string, parts: string[]): Promise<string[]> {
+  const leaf = posix.join(base, ...parts);
+  try {
+    await mkdir(leaf);
+    return [leaf];
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return [];
+    if (code !== "ENOENT") throw cgroupIoError("mkdir", leaf, "", err);
+  }
+  const made: string[] = [];
+  let dir = base;
+  for (const p of parts) {
+    dir = posix.join(dir, p);
+    try {
+      await mkdir(dir);
       made.push(dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw cgroupIoError("mkdir", dir, "", err);
@@ -108,10 +138,10 @@ export async function removeTree(dir: string, timeoutMs = 5000): Promise<void> {
  * the shared, momentarily empty "keel" level between this create's mkdirs (ENOENT on a
  * directory or its cgroup.* core files). Anything else fails at once.
  */
-export async function retryVanishedLevel(create: () => void, attempts = 3): Promise<void> {
+export async function retryVanishedLevel(create: () => void | Promise<void>, attempts = 3): Promise<void> {
   for (let i = 1; ; i++) {
     try {
-      return create();
+      return await create();
     } catch (err) {
       const vanished = err instanceof CgroupError && err.code === "ENOENT" && (err.file === "" || err.file.startsWith("cgroup."));
       if (!vanished || i >= attempts) throw err;

@@ -8,7 +8,7 @@ import type { CgroupDriver, CgroupPlacement, CgroupStats } from "../driver.js";
 import { CgroupError, CgroupUnsupportedError } from "../errors.js";
 import { CgroupDir, type CgroupWrite } from "../files.js";
 import { pidsStats } from "../shared.js";
-import { makeLevels, removeMade, removeEmptyAncestors, retryVanishedLevel, removeTree, resolveIn, signalEach, splitCgroupsPath, subtreePids, type SplitPath } from "../tree.js";
+import { makeLevelsAsync, removeMade, removeEmptyAncestors, retryVanishedLevel, removeTree, resolveIn, signalEach, splitCgroupsPath, subtreePids, type SplitPath } from "../tree.js";
 import { blkio, ioStatsV1 } from "./blkio.js";
 import type { V1Controller } from "./controller.js";
 import { cpu } from "./cpu.js";
@@ -83,19 +83,26 @@ export class V1Driver implements CgroupDriver {
     await retryVanishedLevel(() => this.createOnce(sp, resources));
   }
 
-  private createOnce(sp: SplitPath, resources: LinuxResources): void {
+  private async createOnce(sp: SplitPath, resources: LinuxResources): Promise<void> {
     const made: string[] = [];
+    // The hierarchies' directories together, off the event loop.
+    const results = await Promise.allSettled(this.hierarchies.map(async (h) => {
+      const { base } = resolveIn(h.mountpoint, h.ownDir, sp);
+      made.push(...(await makeLevelsAsync(base, sp.parts)));
+    }));
     try {
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
       for (const h of this.hierarchies) {
         const { base } = resolveIn(h.mountpoint, h.ownDir, sp);
-        made.push(...makeLevels(base, sp.parts));
         // Every level, not only the new ones: a level left empty by a crash between its
         // mkdir and its seeding would refuse every process below it (ENOSPC).
         if (h.controllers.includes("cpuset")) seedCpusets(sp.parts.map((_, i) => posix.join(base, ...sp.parts.slice(0, i + 1))), this.opts.journal);
       }
       this.apply(sp, resources);
     } catch (err) {
-      removeMade(made);
+      // removeMade goes from the end: parents before children in the list, whichever hierarchy
+      removeMade(made.sort((x, y) => x.length - y.length));
       throw err;
     }
   }
