@@ -1,7 +1,7 @@
 // The runtime's state on disk: one directory per container under the root (default /run/keel),
 // holding state.json (written atomically: temp file, rename) and the exec FIFO.
 // This directory is the truth about containers; any later process finds them here.
-import { mkdirSync, readFileSync, readdirSync, rmSync, existsSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, existsSync, statSync } from "node:fs";
 import { writeFileAtomicSync } from "../lib/atomic-file.js";
 import { join } from "node:path";
 import type { Spec } from "../oci/runtime-spec.js";
@@ -34,7 +34,18 @@ export function checkId(id: string): void {
   if (typeof id !== "string" || !ID.test(id)) throw new InvalidIdError(String(id));
 }
 
+/** Parsed records kept per StateDir: at most this many. */
+const CACHED_RECORDS = 4096;
+
 export class StateDir {
+  /**
+   * Records as last parsed, by id, with the identity of the file they came from. A record holds
+   * the container's whole OCI spec (its seccomp profile alone is tens of kilobytes), and a
+   * kubelet asks every container's state twice a second; a stat tells whether the file is still
+   * the one parsed (every write renames a new file into place, so its inode changes).
+   */
+  private readonly parsed = new Map<string, { file: string; rec: ContainerRecord }>();
+
   constructor(readonly root: string = DEFAULT_ROOT) {}
 
   dir(id: string): string {
@@ -64,10 +75,19 @@ export class StateDir {
     writeFileAtomicSync(join(this.dir(rec.id), "state.json"), JSON.stringify(rec), 0o600, { durable: false });
   }
 
+  /** The container's record; a shallow copy, so a caller may change its fields (not its spec) and write it. */
   read(id: string): ContainerRecord {
-    const dir = this.dir(id);
+    const path = join(this.dir(id), "state.json");
     try {
-      return JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as ContainerRecord;
+      const st = statSync(path, { bigint: true });
+      const file = `${st.ino}:${st.mtimeNs}:${st.size}`;
+      const hit = this.parsed.get(id);
+      if (hit?.file === file) return { ...hit.rec };
+      const rec = JSON.parse(readFileSync(path, "utf8")) as ContainerRecord;
+      this.parsed.delete(id);
+      this.parsed.set(id, { file, rec });
+      if (this.parsed.size > CACHED_RECORDS) this.parsed.delete(this.parsed.keys().next().value!);
+      return { ...rec };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new ContainerNotFoundError(id);
       throw e;
@@ -89,6 +109,7 @@ export class StateDir {
   }
 
   remove(id: string): void {
+    this.parsed.delete(id);
     rmSync(this.dir(id), { recursive: true, force: true });
   }
 }
