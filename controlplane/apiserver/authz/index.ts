@@ -165,7 +165,8 @@ export class Authorization {
     return { rules, all: false };
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.node.close();
     return this.rbac.close();
   }
 }

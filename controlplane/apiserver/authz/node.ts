@@ -17,6 +17,7 @@ import type { ObjectStore } from "../object-store.js";
 import type { Attributes } from "./attributes.js";
 import { NODE_RULES } from "./bootstrap-policy.js";
 import { rulesAllow } from "./rules.js";
+import { NodeGraph } from "./node-graph.js";
 
 export const NODES_GROUP = "system:nodes";
 const NODE_PREFIX = "system:node:";
@@ -32,7 +33,7 @@ export function nodeNameOf(user: User): string | undefined {
 
 export type Decision = { decision: "allow" | "deny" | "noopinion"; reason?: string };
 
-type Ref = { kind: "secrets" | "configmaps" | "persistentvolumeclaims" | "serviceaccounts"; name: string };
+export type Ref = { kind: "secrets" | "configmaps" | "persistentvolumeclaims" | "serviceaccounts"; name: string };
 
 /** The secrets, configmaps, claims and service account a pod uses. */
 export function podReferences(spec: PodSpec | undefined): Ref[] {
@@ -68,7 +69,15 @@ export function podReferences(spec: PodSpec | undefined): Ref[] {
 const GRAPH_RESOURCES = new Set(["secrets", "configmaps", "persistentvolumeclaims", "serviceaccounts"]);
 
 export class NodeAuthorizer {
-  constructor(private readonly objects: ObjectStore, private readonly registry: ResourceRegistry) {}
+  private readonly graph: NodeGraph;
+
+  constructor(private readonly objects: ObjectStore, private readonly registry: ResourceRegistry) {
+    this.graph = new NodeGraph(objects, registry.get("", "v1", "pods")!);
+  }
+
+  close(): Promise<void> {
+    return this.graph.close();
+  }
 
   private async podsOn(node: string, namespace: string): Promise<Pod[]> {
     const podsR = this.registry.get("", "v1", "pods")!;
@@ -78,6 +87,9 @@ export class NodeAuthorizer {
 
   private async related(node: string, a: Attributes, kind: Ref["kind"]): Promise<boolean> {
     if (!a.name || !a.namespace) return false;
+    if (await this.graph.uses(node, kind, a.namespace, a.name)) return true;
+    // The graph follows a watch, which may not have seen a pod bound a moment ago (its kubelet
+    // can be that quick): before saying no, the store itself.
     for (const p of await this.podsOn(node, a.namespace)) {
       if (podReferences(p.spec).some((r) => r.kind === kind && r.name === a.name)) return true;
     }
