@@ -9,8 +9,10 @@
 //     apart. A 1-node cluster is measured idle too, so (3-node − 1-node) / 2 estimates what one
 //     more kubelet (with its node's network sync) costs.
 //  2. The control plane alone: `keel apiserver`, `keel controller-manager` and `keel scheduler`
-//     as three processes of the bundled CLI, with 1,000 pods on simulated nodes.
-// --quick: 10 real pods and 100 (90 simulated) / 200 on simulated nodes.
+//     as three processes of the bundled CLI, then `keel control-plane` (the same three in one
+//     process), each with 1,000 pods on simulated nodes.
+// --quick: 10 real pods and 100 (90 simulated) / 200 on simulated nodes. --control-plane-only:
+// part 2 alone (no cluster, no root needed for it).
 // Anchors: k3s server about 1.6 GB, k3s agent about 275 MB. Targets: control plane < 150 MB,
 // kubelet < 100 MB.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -185,7 +187,29 @@ async function clusterPhase(quick: boolean, rows: Row[], notes: string[]): Promi
   }
 }
 
-async function controlPlanePhase(quick: boolean, rows: Row[]): Promise<void> {
+/** One way to run the control plane: its processes of the bundled CLI, started in this order. */
+interface ControlPlaneLayout {
+  /** The row for the whole control plane, e.g. "keel control plane (3 processes)". */
+  label: string;
+  parts: { name: string; args: (dir: string, kubeconfig: string) => string[]; ready: RegExp }[];
+}
+
+const THREE_PROCESSES: ControlPlaneLayout = {
+  label: "keel control plane (3 processes)",
+  parts: [
+    { name: "apiserver", args: (dir) => ["apiserver", "--data-dir", dir, "--listen", "127.0.0.1:0"], ready: /^https?:\/\// },
+    { name: "controller-manager", args: (_d, kc) => ["controller-manager", "--kubeconfig", kc], ready: /^controller-manager .* started/ },
+    { name: "scheduler", args: (_d, kc) => ["scheduler", "--kubeconfig", kc], ready: /^scheduler .* started/ },
+  ],
+};
+
+const ONE_PROCESS: ControlPlaneLayout = {
+  label: "keel control-plane (one process)",
+  parts: [{ name: "control-plane", args: (dir) => ["control-plane", "--data-dir", dir, "--listen", "127.0.0.1:0"], ready: /^control plane running/ }],
+};
+
+/** The control plane alone, idle and with `pods` pods on simulated nodes (run in this process). */
+async function controlPlanePhase(quick: boolean, layout: ControlPlaneLayout, rows: Row[]): Promise<void> {
   const pods = quick ? 200 : 1000;
   const dir = mkdtempSync(join(tmpdir(), "keel-bench-rss-cp-"));
   const kubeconfig = join(dir, "admin.kubeconfig");
@@ -193,25 +217,20 @@ async function controlPlanePhase(quick: boolean, rows: Row[]): Promise<void> {
   let sim: SimNodes | undefined;
   let client: KubeClient | undefined;
   try {
-    const api = await startKeel(["apiserver", "--data-dir", dir, "--listen", "127.0.0.1:0"], /^https?:\/\//);
-    parts.push(api);
-    parts.push(await startKeel(["controller-manager", "--kubeconfig", kubeconfig], /^controller-manager .* started/));
-    parts.push(await startKeel(["scheduler", "--kubeconfig", kubeconfig], /^scheduler .* started/));
+    for (const p of layout.parts) parts.push(await startKeel(p.args(dir, kubeconfig), p.ready));
     client = new KubeClient(kubeconfig, "keel-bench");
     sim = await startSimNodes({ kubeconfig, nodes: simNodesFor(pods, `keel-bench-rss-cp${process.pid % 10000}`) });
     await settle();
-    const names = ["apiserver", "controller-manager", "scheduler"] as const;
     const sample = (pods: number) => {
       let total = 0, totalPeak = 0;
       parts.forEach((p, i) => {
         const m = rssOf(p.pid);
         total += m.rss; totalPeak += m.peak;
-        rows.push({ subject: `keel ${names[i]} (own process), ${pods} pods`, rss_MiB: mib(m.rss), peak_MiB: mib(m.peak), pods, pod_procs_MiB: null, pod_procs: null });
+        if (parts.length > 1) rows.push({ subject: `keel ${layout.parts[i]!.name} (own process), ${pods} pods`, rss_MiB: mib(m.rss), peak_MiB: mib(m.peak), pods, pod_procs_MiB: null, pod_procs: null });
       });
-      rows.push({ subject: `keel control plane (3 processes), ${pods} pods`, rss_MiB: mib(total), peak_MiB: mib(totalPeak), pods, pod_procs_MiB: null, pod_procs: null });
-      console.log(`control plane (apiserver + controller-manager + scheduler), ${pods} pods: ${mib(total)} MiB (peaks ${mib(totalPeak)})`);
+      rows.push({ subject: `${layout.label}, ${pods} pods`, rss_MiB: mib(total), peak_MiB: mib(totalPeak), pods, pod_procs_MiB: null, pod_procs: null });
+      console.log(`${layout.label}, ${pods} pods: ${mib(total)} MiB (peak${parts.length > 1 ? "s" : ""} ${mib(totalPeak)})`);
     };
-    if (parts.length !== 3) throw new Error("control plane did not start");
     sample(0);
     await client.create(R.deployments, "default", deployment("keel-bench-rss-cp", pods, true) as never);
     await untilReady(client, "keel-bench-rss-cp", pods, 600_000);
@@ -225,19 +244,21 @@ async function controlPlanePhase(quick: boolean, rows: Row[]): Promise<void> {
   }
 }
 
-export async function main({ quick }: { quick: boolean; argv: string[] }): Promise<void> {
+export async function main({ quick, argv }: { quick: boolean; argv: string[] }): Promise<void> {
   reexecInPrivateMountNs();
   const rows: Row[] = [], notes: string[] = [];
-  await clusterPhase(quick, rows, notes);
-  await controlPlanePhase(quick, rows);
+  if (!argv.includes("--control-plane-only")) await clusterPhase(quick, rows, notes);
+  await controlPlanePhase(quick, THREE_PROCESSES, rows);
+  await controlPlanePhase(quick, ONE_PROCESS, rows);
   rows.push({ subject: "k3s server, anchor", rss_MiB: 1600, peak_MiB: null, pods: null, pod_procs_MiB: null, pod_procs: null });
   rows.push({ subject: "k3s agent, anchor", rss_MiB: 275, peak_MiB: null, pods: null, pod_procs_MiB: null, pod_procs: null });
-  const cp = rows.filter((r) => r.subject.startsWith("keel control plane (3 processes)")).pop();
+  const cp3 = rows.filter((r) => r.subject.startsWith(THREE_PROCESSES.label)).pop();
+  const cp1 = rows.filter((r) => r.subject.startsWith(ONE_PROCESS.label)).pop();
   const out = writeReport({
     name: "cluster-rss", title: "keel control plane and kubelet memory (RSS) with pods",
     params: { quick, image: "busybox sleep 3600" },
     rows,
-    ratios: cp ? { [`control plane RSS at ${cp.pods} pods / 150 MiB target`]: Number(cp.rss_MiB) / 150 } : {},
+    ratios: Object.fromEntries([cp3, cp1].filter((r) => r !== undefined).map((r) => [`${r.subject.replace(/,.*/, "")} RSS at ${r.pods} pods / 150 MiB target`, Number(r.rss_MiB) / 150])),
     chart: { figure: "rss_MiB", unit: "MiB" },
     notes: [
       "RSS is VmRSS from /proc/PID/status, peak is VmHWM, both in MiB; each process is the bundled CLI (node dist/bundle/keel.js).",
@@ -245,6 +266,7 @@ export async function main({ quick }: { quick: boolean; argv: string[] }): Promi
       "pod_procs / pod_procs_MiB: the pods' own processes (each pod's sandbox and its busybox sleep, with whatever keel keeps beside them), counted and summed over the cluster process's descendants; not part of the control plane or kubelet figures.",
       "Simulated nodes (controlplane/sim-nodes, like kwok) run in the bench's own process, so their memory is in neither figure; they mark their pods Running and Ready through the API server, so the control plane holds and serves every pod as with real nodes.",
       "Split into three processes the control plane pays Node's own baseline (V8 heap, code, libuv: some 40-50 MiB idle) three times; in `keel cluster up` the same parts share one runtime, which is why the one-process figure with three kubelets can be below the three-process control plane.",
+      "`keel control-plane` runs the API server, controller-manager and scheduler in one process (as k3s's server does). It and `keel apiserver` keep V8's young generation at its initial size and let the old one grow at most 20% past what the last full collection left (leanApiServerV8 in cli/commands/apiserver.ts). The controller-manager and scheduler still reach the API server over loopback HTTPS (up to 64 keep-alive connections each, the kit client's pool), so both ends of those connections, some 60 KiB of TLS state each, are in that one process.",
       ...notes,
     ],
   });

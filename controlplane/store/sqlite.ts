@@ -46,6 +46,8 @@ export interface SqliteStoreOptions {
   pollIntervalMs?: number;
   /** How long to wait for another process's write lock before failing. Default 5000 ms. */
   busyTimeoutMs?: number;
+  /** The most memory SQLite's page cache may hold, in KiB. Default 2048 (SQLite's own default). */
+  cacheSizeKiB?: number;
 }
 
 interface Row {
@@ -126,6 +128,11 @@ export class SqliteStore implements Store {
       // before acknowledging (WAL mode stays consistent under NORMAL).
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+      // better-sqlite3 builds SQLite with a 16 MB page cache (SQLITE_DEFAULT_CACHE_SIZE=-16000,
+      // eight times SQLite's own default), which the revision log fills as it grows: 11.5 MiB of
+      // the API server's heap at 1,000 pods (heaptrack), and it is never given back. The file's
+      // pages stay in the kernel's page cache, so a miss here costs a pread, not a disk read.
+      this.db.pragma(`cache_size = -${opts.cacheSizeKiB ?? 2048}`);
       this.db
         .transaction(() => {
           this.db.exec(SCHEMA);
