@@ -75,7 +75,8 @@ export class PodNetwork {
         ],
       };
       await mkdir(this.resultsDir, { recursive: true });
-      await writeFileAtomic(this.resultPath(p.containerId, ifName), JSON.stringify(result));
+      // Not fsync'd: what CHECK and DEL compare against, for a pod a machine crash takes with it.
+      await writeFileAtomic(this.resultPath(p.containerId, ifName), JSON.stringify(result), 0o644, { durable: false });
       return result;
     } catch (e) {
       // a failed first ADD leaves nothing behind; a failed repeat ADD keeps the existing address
