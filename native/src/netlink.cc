@@ -273,6 +273,14 @@ bool require_index(Rtnl& nl, const std::string& name, int& index, NetError& e) {
 
 bool open_nl(Rtnl& nl, NetError& e) { return nl.open(e); }
 
+// A request the kernel answers with an acknowledgement only; false with e filled (the message
+// type, what it acted on, the kernel's own words) when refused.
+bool request(Rtnl& nl, Msg& m, NetError& e, const char* op, const std::string& what) {
+  std::string ext;
+  int err = nl.talk(m.nlh, nullptr, nullptr, ext);
+  return err ? e.fail(err, op, what, ext) : true;
+}
+
 // ---- argument helpers ---------------------------------------------------------------------
 
 std::string str_prop(const Napi::Object& o, const char* k) {
@@ -345,9 +353,7 @@ Napi::Value net_link_add_bridge(const Napi::CallbackInfo& info) {
     nlattr* li = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
     mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, "bridge");
     mnl_attr_nest_end(m.nlh, li);
-    std::string ext;
-    int err = nl.talk(m.nlh, nullptr, nullptr, ext);
-    return err ? e.fail(err, "RTM_NEWLINK", "bridge " + name, ext) : true;
+    return request(nl, m, e, "RTM_NEWLINK", "bridge " + name);
   });
 }
 
@@ -384,9 +390,7 @@ Napi::Value net_link_add_veth(const Napi::CallbackInfo& info) {
     mnl_attr_nest_end(m.nlh, p);
     mnl_attr_nest_end(m.nlh, data);
     mnl_attr_nest_end(m.nlh, li);
-    std::string ext;
-    int err = nl.talk(m.nlh, nullptr, nullptr, ext);
-    return err ? e.fail(err, "RTM_NEWLINK", what, ext) : true;
+    return request(nl, m, e, "RTM_NEWLINK", what);
   });
 }
 
@@ -428,9 +432,7 @@ Napi::Value net_link_add_vxlan(const Napi::CallbackInfo& info) {
     if (under_index) mnl_attr_put_u32(m.nlh, IFLA_VXLAN_LINK, static_cast<uint32_t>(under_index));
     mnl_attr_nest_end(m.nlh, data);
     mnl_attr_nest_end(m.nlh, li);
-    std::string ext;
-    int err = nl.talk(m.nlh, nullptr, nullptr, ext);
-    return err ? e.fail(err, "RTM_NEWLINK", "vxlan " + name, ext) : true;
+    return request(nl, m, e, "RTM_NEWLINK", "vxlan " + name);
   });
 }
 
@@ -453,7 +455,6 @@ Napi::Value net_link_set(const Napi::CallbackInfo& info) {
     int index = 0, master_index = 0;
     if (!require_index(nl, name, index, e)) return false;
     if (!master.empty() && !require_index(nl, master, master_index, e)) return false;
-    std::string ext;
     if (mtu || master_index) {
       Msg m(RTM_NEWLINK, 0);
       auto* ifm = m.extra<ifinfomsg>();
@@ -461,8 +462,7 @@ Napi::Value net_link_set(const Napi::CallbackInfo& info) {
       ifm->ifi_index = index;
       if (mtu) mnl_attr_put_u32(m.nlh, IFLA_MTU, mtu);
       if (master_index) mnl_attr_put_u32(m.nlh, IFLA_MASTER, static_cast<uint32_t>(master_index));
-      int err = nl.talk(m.nlh, nullptr, nullptr, ext);
-      if (err) return e.fail(err, "RTM_NEWLINK", "link " + name + (master_index ? " master " + master : "") + (mtu ? " mtu " + std::to_string(mtu) : ""), ext);
+      if (!request(nl, m, e, "RTM_NEWLINK", "link " + name + (master_index ? " master " + master : "") + (mtu ? " mtu " + std::to_string(mtu) : ""))) return false;
     }
     if (set_hairpin) {
       // the bridge port's mode, as `bridge link set hairpin on` sets it
@@ -473,8 +473,7 @@ Napi::Value net_link_set(const Napi::CallbackInfo& info) {
       nlattr* p = mnl_attr_nest_start(m.nlh, IFLA_PROTINFO);
       mnl_attr_put_u8(m.nlh, IFLA_BRPORT_MODE, hairpin ? 1 : 0);
       mnl_attr_nest_end(m.nlh, p);
-      int err = nl.talk(m.nlh, nullptr, nullptr, ext);
-      if (err) return e.fail(err, "RTM_SETLINK", "bridge port " + name + " hairpin", ext);
+      if (!request(nl, m, e, "RTM_SETLINK", "bridge port " + name + " hairpin")) return false;
     }
     if (set_up) {
       Msg m(RTM_NEWLINK, 0);
@@ -483,8 +482,7 @@ Napi::Value net_link_set(const Napi::CallbackInfo& info) {
       ifm->ifi_index = index;
       ifm->ifi_change = IFF_UP;
       ifm->ifi_flags = up ? IFF_UP : 0;
-      int err = nl.talk(m.nlh, nullptr, nullptr, ext);
-      if (err) return e.fail(err, "RTM_NEWLINK", "link " + name + (up ? " up" : " down"), ext);
+      if (!request(nl, m, e, "RTM_NEWLINK", "link " + name + (up ? " up" : " down"))) return false;
     }
     return true;
   });
@@ -501,9 +499,7 @@ Napi::Value net_link_del(const Napi::CallbackInfo& info) {
     Msg m(RTM_DELLINK, 0);
     m.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
     mnl_attr_put_strz(m.nlh, IFLA_IFNAME, name.c_str());
-    std::string ext;
-    int err = nl.talk(m.nlh, nullptr, nullptr, ext);
-    return err ? e.fail(err, "RTM_DELLINK", "link " + name, ext) : true;
+    return request(nl, m, e, "RTM_DELLINK", "link " + name);
   });
 }
 
@@ -530,9 +526,7 @@ Napi::Value net_addr_replace(const Napi::CallbackInfo& info) {
     ifa->ifa_index = static_cast<uint32_t>(index);
     mnl_attr_put(m.nlh, IFA_LOCAL, sizeof a, &a);
     mnl_attr_put(m.nlh, IFA_ADDRESS, sizeof a, &a);
-    std::string ext;
-    int err = nl.talk(m.nlh, nullptr, nullptr, ext);
-    return err ? e.fail(err, "RTM_NEWADDR", "address " + cidr + " on " + dev, ext) : true;
+    return request(nl, m, e, "RTM_NEWADDR", "address " + cidr + " on " + dev);
   });
 }
 
@@ -612,9 +606,7 @@ Napi::Value net_route_replace(const Napi::CallbackInfo& info) {
     if (len) mnl_attr_put(m.nlh, RTA_DST, sizeof d, &d);
     if (!via.empty()) mnl_attr_put(m.nlh, RTA_GATEWAY, sizeof gw, &gw);
     mnl_attr_put_u32(m.nlh, RTA_OIF, static_cast<uint32_t>(index));
-    std::string ext;
-    int err = nl.talk(m.nlh, nullptr, nullptr, ext);
-    return err ? e.fail(err, "RTM_NEWROUTE", what, ext) : true;
+    return request(nl, m, e, "RTM_NEWROUTE", what);
   });
 }
 
@@ -643,9 +635,7 @@ Napi::Value net_route_del(const Napi::CallbackInfo& info) {
     rt->rtm_scope = RT_SCOPE_NOWHERE;  // any scope, as `ip route del` asks
     if (len) mnl_attr_put(m.nlh, RTA_DST, sizeof d, &d);
     if (index) mnl_attr_put_u32(m.nlh, RTA_OIF, static_cast<uint32_t>(index));
-    std::string ext;
-    int err = nl.talk(m.nlh, nullptr, nullptr, ext);
-    return err ? e.fail(err, "RTM_DELROUTE", what, ext) : true;
+    return request(nl, m, e, "RTM_DELROUTE", what);
   });
 }
 
@@ -729,9 +719,7 @@ bool neigh_request(uint16_t type, bool fdb, const std::string& dev, const std::s
   if (fdb) nd->ndm_flags = NTF_SELF;
   if (has_ip) mnl_attr_put(m.nlh, NDA_DST, sizeof a, &a);
   if (has_mac) mnl_attr_put(m.nlh, NDA_LLADDR, 6, hw);
-  std::string ext;
-  int err = nl.talk(m.nlh, nullptr, nullptr, ext);
-  return err ? e.fail(err, op, what, ext) : true;
+  return request(nl, m, e, op, what);
 }
 
 struct NeighDump {
