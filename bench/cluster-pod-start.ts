@@ -96,7 +96,7 @@ function deployment(replicas: number) {
   };
 }
 
-interface Burst { replicas: number; fromCreate: number[]; fromAdded: number[]; toBound: number[]; boundToReady: number[]; burstMs: number; perNode: Record<string, number>; cleanupMs: number; steps: Record<string, StepTotal>; cpuMs: number; ownCpuMs: number }
+interface Burst { replicas: number; fromCreate: number[]; fromAdded: number[]; toBound: number[]; boundToReady: number[]; burstMs: number; perNode: Record<string, number>; cleanupMs: number; steps: Record<string, StepTotal>; cpuMs: number; ownCpuMs: number; ownSysMs: number }
 
 interface StepTotal { sum: number; count: number }
 
@@ -144,6 +144,7 @@ async function burst(client: KubeClient, replicas: number): Promise<Burst> {
     const cpuMs = machineCpuMs() - cpu0;
     const own = process.cpuUsage(own0);
     const ownCpuMs = (own.user + own.system) / 1000;
+    const ownSysMs = own.system / 1000;
     const ready = [...times.readyAt.entries()];
     const fromCreate = ready.map(([, t]) => t - sent);
     const fromAdded = ready.map(([uid, t]) => t - times.addedAt.get(uid)!);
@@ -157,7 +158,7 @@ async function burst(client: KubeClient, replicas: number): Promise<Burst> {
     const c0 = performance.now();
     await client.delete(R.deployments, "default", LABEL, { propagationPolicy: "Background" });
     await times.until(() => times.live.size === 0, BURST_TIMEOUT_MS, `${replicas} pods gone`);
-    return { replicas, fromCreate, fromAdded, toBound, boundToReady, burstMs, perNode, cleanupMs: performance.now() - c0, steps, cpuMs, ownCpuMs };
+    return { replicas, fromCreate, fromAdded, toBound, boundToReady, burstMs, perNode, cleanupMs: performance.now() - c0, steps, cpuMs, ownCpuMs, ownSysMs };
   } finally {
     w.stop();
   }
@@ -189,7 +190,7 @@ export async function main({ quick, argv }: { quick: boolean; argv: string[] }):
         const b = await burst(client, n);
         bursts.push(b);
         const sc = summarize(b.fromCreate), sa = summarize(b.fromAdded);
-        console.log(`  machine CPU during the burst: ${(b.cpuMs / 1000).toFixed(2)} core-s (${(b.cpuMs / n).toFixed(1)} ms per pod; on ${cpus().length} cores at least ${(b.cpuMs / cpus().length).toFixed(0)} ms), of which the cluster's process ${(b.ownCpuMs / 1000).toFixed(2)} core-s`);
+        console.log(`  machine CPU during the burst: ${(b.cpuMs / 1000).toFixed(2)} core-s (${(b.cpuMs / n).toFixed(1)} ms per pod; on ${cpus().length} cores at least ${(b.cpuMs / cpus().length).toFixed(0)} ms), of which the cluster's process ${(b.ownCpuMs / 1000).toFixed(2)} core-s (${(b.ownSysMs / 1000).toFixed(2)} in the kernel)`);
         console.log(`  kubelet steps (mean ms): ${Object.entries(b.steps).filter(([, t]) => t.count).map(([k, t]) => `${k} ${((t.sum / t.count) * 1000).toFixed(1)}`).join(", ")}`);
         console.log(`${n} replicas: create→Ready p50 ${sc.p50_ms.toFixed(0)} ms p99 ${sc.p99_ms.toFixed(0)} ms; ADDED→Ready p50 ${sa.p50_ms.toFixed(0)} ms p99 ${sa.p99_ms.toFixed(0)} ms (bound→Ready p99 ${summarize(b.boundToReady).p99_ms.toFixed(0)} ms); burst ${b.burstMs.toFixed(0)} ms; per node ${JSON.stringify(b.perNode)}; gone in ${b.cleanupMs.toFixed(0)} ms`);
       }
@@ -206,6 +207,7 @@ export async function main({ quick, argv }: { quick: boolean; argv: string[] }):
     rows.push({ subject: `${b.replicas} replicas: Deployment create → pod Ready`, p50_ms: sc.p50_ms, p99_ms: sc.p99_ms, max_ms: sc.max_ms, mean_ms: null, burst_ms: Math.round(b.burstMs), n: sc.n, per_node: Object.values(b.perNode).sort((x, y) => y - x).join("/") });
     rows.push({ subject: `${b.replicas} replicas: pod ADDED → Ready`, p50_ms: sa.p50_ms, p99_ms: sa.p99_ms, max_ms: sa.max_ms, burst_ms: null, n: sa.n, per_node: null });
     rows.push({ subject: `${b.replicas} replicas: the cluster process's CPU per pod`, p50_ms: null, p99_ms: null, max_ms: null, mean_ms: Math.round((b.ownCpuMs / b.replicas) * 10) / 10, burst_ms: null, n: b.replicas, per_node: null });
+    rows.push({ subject: `${b.replicas} replicas: of which in the kernel (system time)`, p50_ms: null, p99_ms: null, max_ms: null, mean_ms: Math.round((b.ownSysMs / b.replicas) * 10) / 10, burst_ms: null, n: b.replicas, per_node: null });
     rows.push({ subject: `${b.replicas} replicas: machine CPU per pod (all cores)`, p50_ms: null, p99_ms: null, max_ms: null, mean_ms: Math.round((b.cpuMs / b.replicas) * 10) / 10, burst_ms: Math.round(b.cpuMs / cpus().length), n: b.replicas, per_node: null });
     const sb = summarize(b.toBound), sr = summarize(b.boundToReady);
     rows.push({ subject: `${b.replicas} replicas: of which ADDED → bound`, p50_ms: sb.p50_ms, p99_ms: sb.p99_ms, max_ms: sb.max_ms, burst_ms: null, n: sb.n, per_node: null });
