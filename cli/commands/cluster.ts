@@ -122,7 +122,7 @@ export function register(program: Command): void {
     .action(status);
   program
     .command("join")
-    .description("join this machine to a keel cluster as a node (kubeadm-style): verify the cluster CA, get node credentials with the bootstrap token, run the kubelet until SIGINT/SIGTERM")
+    .description("join this machine to a keel cluster as a node (kubeadm-style): verify the cluster CA, get node credentials with the bootstrap token, run the kubelet, the pod overlay, the Service proxy and a cluster DNS server until SIGINT/SIGTERM")
     .requiredOption("--server <url>", "the API server as `keel cluster up` printed it (https://HOST:PORT); its bootstrap endpoint is on the next port")
     .requiredOption("--token <token>", "the bootstrap token ([a-z0-9]{6}.[a-z0-9]{16})")
     .option("--ca-cert-hash <sha256:hex>", "the cluster CA's public key hash, as printed by `keel cluster up`")
