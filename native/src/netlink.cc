@@ -271,7 +271,16 @@ bool require_index(Rtnl& nl, const std::string& name, int& index, NetError& e) {
   return true;
 }
 
-bool open_nl(Rtnl& nl, NetError& e) { return nl.open(e); }
+// Queues work that talks rtnetlink: its socket is opened on the pool thread, inside the namespace
+// (a netlink socket belongs to the namespace it was made in).
+template <typename F>
+Napi::Value queue_rtnl(Napi::Env env, std::string ns, F work) {
+  return queue_net_work(env, std::move(ns), [work](NetOut& out, NetError& e) {
+    Rtnl nl;
+    if (!nl.open(e)) return false;
+    return work(nl, out, e);
+  });
+}
 
 // A request the kernel answers with an acknowledgement only; false with e filled (the message
 // type, what it acted on, the kernel's own words) when refused.
@@ -308,9 +317,7 @@ Napi::Value net_link_get(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   NETNS_ARG("linkGet");
   IFNAME_ARG(name, 1, "linkGet");
-  return queue_net_work(env, ns, [name](NetOut& out, NetError& e) {
-    Rtnl nl;
-    if (!open_nl(nl, e)) return false;
+  return queue_rtnl(env, ns, [name](Rtnl& nl, NetOut& out, NetError& e) {
     LinkSeen l;
     std::string ext;
     int err = get_link(nl, name, 0, l, ext);
@@ -343,9 +350,7 @@ Napi::Value net_link_add_bridge(const Napi::CallbackInfo& info) {
   NETNS_ARG("linkAddBridge");
   IFNAME_ARG(name, 1, "linkAddBridge");
   unsigned mtu = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
-  return queue_net_work(env, ns, [name, mtu](NetOut&, NetError& e) {
-    Rtnl nl;
-    if (!open_nl(nl, e)) return false;
+  return queue_rtnl(env, ns, [name, mtu](Rtnl& nl, NetOut&, NetError& e) {
     Msg m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
     m.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
     mnl_attr_put_strz(m.nlh, IFLA_IFNAME, name.c_str());
@@ -366,12 +371,10 @@ Napi::Value net_link_add_veth(const Napi::CallbackInfo& info) {
   IFNAME_ARG(peer, 3, "linkAddVeth");
   std::string peer_ns;
   if (!netns_arg(info, 4, peer_ns) || peer_ns.empty()) return throw_type(env, "linkAddVeth: peerNetns must be a path");
-  return queue_net_work(env, ns, [name, mtu, peer, peer_ns](NetOut&, NetError& e) {
+  return queue_rtnl(env, ns, [name, mtu, peer, peer_ns](Rtnl& nl, NetOut&, NetError& e) {
     std::string what = "veth " + name + " <-> " + peer + " in " + peer_ns;
     UniqueFd pfd(open(peer_ns.c_str(), O_RDONLY | O_CLOEXEC));
     if (!pfd.valid()) return e.fail(errno, "open", what + " (peer namespace)");
-    Rtnl nl;
-    if (!open_nl(nl, e)) return false;
     Msg m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
     m.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
     mnl_attr_put_strz(m.nlh, IFLA_IFNAME, name.c_str());
@@ -412,9 +415,7 @@ Napi::Value net_link_add_vxlan(const Napi::CallbackInfo& info) {
   uint8_t hw[6];
   if (!mac.empty() && !parse_mac(mac, hw)) return throw_type(env, "linkAddVxlan: mac must be a MAC address");
   if (vni < 1 || vni > 16777215 || port < 1 || port > 65535) return throw_type(env, "linkAddVxlan: vni or port out of range");
-  return queue_net_work(env, ns, [=](NetOut&, NetError& e) {
-    Rtnl nl;
-    if (!open_nl(nl, e)) return false;
+  return queue_rtnl(env, ns, [=](Rtnl& nl, NetOut&, NetError& e) {
     int under_index = 0;
     if (!under.empty() && !require_index(nl, under, under_index, e)) return false;
     Msg m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
@@ -449,9 +450,7 @@ Napi::Value net_link_set(const Napi::CallbackInfo& info) {
   std::string master = str_prop(o, "master");
   if (!master.empty() && !valid_ifname(master)) return throw_type(env, "linkSet: master must be 1-15 bytes");
   bool set_hairpin = has(o, "hairpin"), hairpin = set_hairpin && o.Get("hairpin").ToBoolean().Value();
-  return queue_net_work(env, ns, [=](NetOut&, NetError& e) {
-    Rtnl nl;
-    if (!open_nl(nl, e)) return false;
+  return queue_rtnl(env, ns, [=](Rtnl& nl, NetOut&, NetError& e) {
     int index = 0, master_index = 0;
     if (!require_index(nl, name, index, e)) return false;
     if (!master.empty() && !require_index(nl, master, master_index, e)) return false;
@@ -493,9 +492,7 @@ Napi::Value net_link_del(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   NETNS_ARG("linkDel");
   IFNAME_ARG(name, 1, "linkDel");
-  return queue_net_work(env, ns, [name](NetOut&, NetError& e) {
-    Rtnl nl;
-    if (!open_nl(nl, e)) return false;
+  return queue_rtnl(env, ns, [name](Rtnl& nl, NetOut&, NetError& e) {
     Msg m(RTM_DELLINK, 0);
     m.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
     mnl_attr_put_strz(m.nlh, IFLA_IFNAME, name.c_str());
@@ -514,9 +511,7 @@ Napi::Value net_addr_replace(const Napi::CallbackInfo& info) {
   in_addr a;
   uint8_t len;
   if (cidr.find('/') == std::string::npos || !parse_prefix(cidr, a, len)) return throw_type(env, "addrReplace: address must be an IPv4 CIDR");
-  return queue_net_work(env, ns, [=](NetOut&, NetError& e) {
-    Rtnl nl;
-    if (!open_nl(nl, e)) return false;
+  return queue_rtnl(env, ns, [=](Rtnl& nl, NetOut&, NetError& e) {
     int index;
     if (!require_index(nl, dev, index, e)) return false;
     Msg m(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
@@ -558,9 +553,7 @@ Napi::Value net_addr_list(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   NETNS_ARG("addrList");
   IFNAME_ARG(dev, 1, "addrList");
-  return queue_net_work(env, ns, [dev](NetOut& out, NetError& e) {
-    Rtnl nl;
-    if (!open_nl(nl, e)) return false;
+  return queue_rtnl(env, ns, [dev](Rtnl& nl, NetOut& out, NetError& e) {
     int index;
     if (!require_index(nl, dev, index, e)) return false;
     Msg m(RTM_GETADDR, NLM_F_DUMP);
@@ -588,10 +581,8 @@ Napi::Value net_route_replace(const Napi::CallbackInfo& info) {
   if (!parse_prefix(dst, d, len)) return throw_type(env, "routeReplace: dst must be 'default' or an IPv4 CIDR");
   if (!valid_ifname(dev)) return throw_type(env, "routeReplace: dev must be an interface name");
   if (!via.empty() && inet_pton(AF_INET, via.c_str(), &gw) != 1) return throw_type(env, "routeReplace: via must be an IPv4 address");
-  return queue_net_work(env, ns, [=](NetOut&, NetError& e) {
+  return queue_rtnl(env, ns, [=](Rtnl& nl, NetOut&, NetError& e) {
     std::string what = "route " + dst + (via.empty() ? "" : " via " + via) + " dev " + dev;
-    Rtnl nl;
-    if (!open_nl(nl, e)) return false;
     int index;
     if (!require_index(nl, dev, index, e)) return false;
     Msg m(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
@@ -621,10 +612,8 @@ Napi::Value net_route_del(const Napi::CallbackInfo& info) {
   uint8_t len;
   if (!parse_prefix(dst, d, len)) return throw_type(env, "routeDel: dst must be 'default' or an IPv4 CIDR");
   if (!dev.empty() && !valid_ifname(dev)) return throw_type(env, "routeDel: dev must be an interface name");
-  return queue_net_work(env, ns, [=](NetOut&, NetError& e) {
+  return queue_rtnl(env, ns, [=](Rtnl& nl, NetOut&, NetError& e) {
     std::string what = "route " + dst + (dev.empty() ? "" : " dev " + dev);
-    Rtnl nl;
-    if (!open_nl(nl, e)) return false;
     int index = 0;
     if (!dev.empty() && !require_index(nl, dev, index, e)) return false;
     Msg m(RTM_DELROUTE, 0);
@@ -673,9 +662,7 @@ Napi::Value net_route_list(const Napi::CallbackInfo& info) {
   NETNS_ARG("routeList");
   std::string dev = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
   if (!dev.empty() && !valid_ifname(dev)) return throw_type(env, "routeList: dev must be an interface name");
-  return queue_net_work(env, ns, [dev](NetOut& out, NetError& e) {
-    Rtnl nl;
-    if (!open_nl(nl, e)) return false;
+  return queue_rtnl(env, ns, [dev](Rtnl& nl, NetOut& out, NetError& e) {
     int index = 0;
     if (!dev.empty() && !require_index(nl, dev, index, e)) return false;
     Msg m(RTM_GETROUTE, NLM_F_DUMP);
@@ -699,7 +686,7 @@ Napi::Value net_route_list(const Napi::CallbackInfo& info) {
 namespace {
 // One RTM_NEWNEIGH/RTM_DELNEIGH: an IPv4 neighbour (family AF_INET) or a bridge FDB entry
 // (AF_BRIDGE, NTF_SELF: the VXLAN device's own table).
-bool neigh_request(uint16_t type, bool fdb, const std::string& dev, const std::string& ip, const std::string& mac, NetError& e) {
+bool neigh_request(Rtnl& nl, uint16_t type, bool fdb, const std::string& dev, const std::string& ip, const std::string& mac, NetError& e) {
   in_addr a{};
   uint8_t hw[6];
   bool has_ip = !ip.empty(), has_mac = !mac.empty();
@@ -707,8 +694,6 @@ bool neigh_request(uint16_t type, bool fdb, const std::string& dev, const std::s
   if (has_mac && !parse_mac(mac, hw)) return e.fail(EINVAL, type == RTM_NEWNEIGH ? "RTM_NEWNEIGH" : "RTM_DELNEIGH", "MAC " + mac);
   const char* op = type == RTM_NEWNEIGH ? "RTM_NEWNEIGH" : "RTM_DELNEIGH";
   std::string what = fdb ? "FDB " + mac + (has_ip ? " dst " + ip : "") + " dev " + dev : "neighbour " + ip + (has_mac ? " lladdr " + mac : "") + " dev " + dev;
-  Rtnl nl;
-  if (!open_nl(nl, e)) return false;
   int index;
   if (!require_index(nl, dev, index, e)) return false;
   Msg m(type, type == RTM_NEWNEIGH ? NLM_F_CREATE | NLM_F_REPLACE : 0);
@@ -756,9 +741,7 @@ Napi::Value neigh_list(const Napi::CallbackInfo& info, bool fdb) {
   if (!netns_arg(info, 0, ns)) return throw_type(env, std::string(fn) + ": netns must be a path, null or undefined");
   std::string dev = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
   if (!valid_ifname(dev)) return throw_type(env, std::string(fn) + ": dev must be an interface name");
-  return queue_net_work(env, ns, [dev, fdb](NetOut& out, NetError& e) {
-    Rtnl nl;
-    if (!open_nl(nl, e)) return false;
+  return queue_rtnl(env, ns, [dev, fdb](Rtnl& nl, NetOut& out, NetError& e) {
     int index;
     if (!require_index(nl, dev, index, e)) return false;
     Msg m(RTM_GETNEIGH, NLM_F_DUMP);
@@ -781,7 +764,7 @@ Napi::Value neigh_change(const Napi::CallbackInfo& info, uint16_t type, bool fdb
   if (!valid_ifname(dev)) return throw_type(env, "neighbour/FDB: dev must be an interface name");
   if (fdb && mac.empty()) return throw_type(env, "FDB entry: mac is required");
   if (!fdb && ip.empty()) return throw_type(env, "neighbour: dst is required");
-  return queue_net_work(env, ns, [=](NetOut&, NetError& e) { return neigh_request(type, fdb, dev, ip, mac, e); });
+  return queue_rtnl(env, ns, [=](Rtnl& nl, NetOut&, NetError& e) { return neigh_request(nl, type, fdb, dev, ip, mac, e); });
 }
 }  // namespace
 
