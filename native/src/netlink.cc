@@ -282,6 +282,17 @@ Napi::Value queue_rtnl(Napi::Env env, std::string ns, F work) {
   });
 }
 
+// An RTM_NEWLINK making `name` of `kind`: the header, name, MTU and the IFLA_LINKINFO nest with
+// the kind, left open for the kind's IFLA_INFO_DATA; the caller closes it.
+nlattr* start_new_link(Msg& m, const std::string& name, unsigned mtu, const char* kind) {
+  m.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(m.nlh, IFLA_IFNAME, name.c_str());
+  if (mtu) mnl_attr_put_u32(m.nlh, IFLA_MTU, mtu);
+  nlattr* li = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, kind);
+  return li;
+}
+
 // A request the kernel answers with an acknowledgement only; false with e filled (the message
 // type, what it acted on, the kernel's own words) when refused.
 bool request(Rtnl& nl, Msg& m, NetError& e, const char* op, const std::string& what) {
@@ -352,12 +363,7 @@ Napi::Value net_link_add_bridge(const Napi::CallbackInfo& info) {
   unsigned mtu = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
   return queue_rtnl(env, ns, [name, mtu](Rtnl& nl, NetOut&, NetError& e) {
     Msg m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-    m.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
-    mnl_attr_put_strz(m.nlh, IFLA_IFNAME, name.c_str());
-    if (mtu) mnl_attr_put_u32(m.nlh, IFLA_MTU, mtu);
-    nlattr* li = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
-    mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, "bridge");
-    mnl_attr_nest_end(m.nlh, li);
+    mnl_attr_nest_end(m.nlh, start_new_link(m, name, mtu, "bridge"));
     return request(nl, m, e, "RTM_NEWLINK", "bridge " + name);
   });
 }
@@ -376,11 +382,7 @@ Napi::Value net_link_add_veth(const Napi::CallbackInfo& info) {
     UniqueFd pfd(open(peer_ns.c_str(), O_RDONLY | O_CLOEXEC));
     if (!pfd.valid()) return e.fail(errno, "open", what + " (peer namespace)");
     Msg m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-    m.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
-    mnl_attr_put_strz(m.nlh, IFLA_IFNAME, name.c_str());
-    if (mtu) mnl_attr_put_u32(m.nlh, IFLA_MTU, mtu);
-    nlattr* li = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
-    mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, "veth");
+    nlattr* li = start_new_link(m, name, mtu, "veth");
     nlattr* data = mnl_attr_nest_start(m.nlh, IFLA_INFO_DATA);
     nlattr* p = mnl_attr_nest_start(m.nlh, VETH_INFO_PEER);
     // the peer's own ifinfomsg, then its attributes
@@ -419,12 +421,7 @@ Napi::Value net_link_add_vxlan(const Napi::CallbackInfo& info) {
     int under_index = 0;
     if (!under.empty() && !require_index(nl, under, under_index, e)) return false;
     Msg m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-    m.extra<ifinfomsg>()->ifi_family = AF_UNSPEC;
-    mnl_attr_put_strz(m.nlh, IFLA_IFNAME, name.c_str());
-    if (mtu) mnl_attr_put_u32(m.nlh, IFLA_MTU, mtu);
-    if (!mac.empty()) mnl_attr_put(m.nlh, IFLA_ADDRESS, 6, hw);
-    nlattr* li = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
-    mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, "vxlan");
+    nlattr* li = start_new_link(m, name, mtu, "vxlan");
     nlattr* data = mnl_attr_nest_start(m.nlh, IFLA_INFO_DATA);
     mnl_attr_put_u32(m.nlh, IFLA_VXLAN_ID, vni);
     mnl_attr_put(m.nlh, IFLA_VXLAN_LOCAL, sizeof laddr, &laddr);
@@ -433,6 +430,7 @@ Napi::Value net_link_add_vxlan(const Napi::CallbackInfo& info) {
     if (under_index) mnl_attr_put_u32(m.nlh, IFLA_VXLAN_LINK, static_cast<uint32_t>(under_index));
     mnl_attr_nest_end(m.nlh, data);
     mnl_attr_nest_end(m.nlh, li);
+    if (!mac.empty()) mnl_attr_put(m.nlh, IFLA_ADDRESS, 6, hw);
     return request(nl, m, e, "RTM_NEWLINK", "vxlan " + name);
   });
 }
