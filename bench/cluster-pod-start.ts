@@ -10,7 +10,6 @@
 // the bench waits until the watch has seen every pod go.
 // Anchors: the Kubernetes SLO (p99 ≤ 5 s excluding image pull) and Kubernetes' 2015 measurement
 // (100 nodes, images pre-pulled: p50 0.9-1.9 s, p99 1.6-4.3 s). Target: p99 < 500 ms at 100 pods.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,19 +19,11 @@ import { clusterUp } from "../cluster/index.js";
 import { KubeClient, R, type WatchHandle } from "../controlplane/kit/index.js";
 import { summarize } from "./lib/stats.js";
 import { writeReport, type Row } from "./lib/report.js";
+import { reexecInPrivateMountNs } from "./lib/private-ns.js";
 
 const NODES = 3;
 const LABEL = "keel-bench-pod-start";
 const BURST_TIMEOUT_MS = 300_000;
-
-/** The cluster's overlay mounts and namespaces' bind mounts stay out of the host's mount table. */
-function reexecInPrivateMountNs(): void {
-  if (process.env.KEEL_BENCH_POD_START_NS === "1") return;
-  const r = spawnSync("unshare", ["-m", "--propagation", "private", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit", env: { ...process.env, KEEL_BENCH_POD_START_NS: "1" },
-  });
-  process.exit(r.status ?? 1);
-}
 
 const isReady = (p: Pod) => p.status?.phase === "Running" && (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 
@@ -174,7 +165,7 @@ function sizesFrom(argv: string[], quick: boolean): number[] {
 }
 
 export async function main({ quick, argv }: { quick: boolean; argv: string[] }): Promise<void> {
-  reexecInPrivateMountNs();
+  reexecInPrivateMountNs({ hideCgroup2: false });
   const sizes = sizesFrom(argv, quick);
   const dir = mkdtempSync(join(tmpdir(), "keel-bench-pod-start-"));
   const bursts: Burst[] = [];

@@ -15,7 +15,7 @@
 // part 2 alone (no cluster, no root needed for it).
 // Anchors: k3s server about 1.6 GB, k3s agent about 275 MB. Targets: control plane < 150 MB,
 // kubelet < 100 MB.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,18 +24,10 @@ import { KubeClient, R } from "../controlplane/kit/index.js";
 import { startSimNodes, simNodeSpecs, type SimNodes } from "../controlplane/sim-nodes/index.js";
 import { writeReport, type Row } from "./lib/report.js";
 import { KEEL_CLI } from "./lib/keel-cli.js";
+import { reexecInPrivateMountNs } from "./lib/private-ns.js";
 
 const SIM_LABEL = "keel.dev/bench-sim";
 const MiB = 1024 * 1024;
-
-/** The cluster's overlay mounts and namespaces' bind mounts stay out of the host's mount table. */
-function reexecInPrivateMountNs(): void {
-  if (process.env.KEEL_BENCH_CLUSTER_RSS_NS === "1") return;
-  const r = spawnSync("unshare", ["-m", "--propagation", "private", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit", env: { ...process.env, KEEL_BENCH_CLUSTER_RSS_NS: "1" },
-  });
-  process.exit(r.status ?? 1);
-}
 
 /** VmRSS and VmHWM (peak RSS) of one process, in bytes. */
 function rssOf(pid: number): { rss: number; peak: number } {
@@ -245,7 +237,7 @@ async function controlPlanePhase(quick: boolean, layout: ControlPlaneLayout, row
 }
 
 export async function main({ quick, argv }: { quick: boolean; argv: string[] }): Promise<void> {
-  reexecInPrivateMountNs();
+  reexecInPrivateMountNs({ hideCgroup2: false });
   const rows: Row[] = [], notes: string[] = [];
   if (!argv.includes("--control-plane-only")) await clusterPhase(quick, rows, notes);
   await controlPlanePhase(quick, THREE_PROCESSES, rows);

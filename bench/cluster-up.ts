@@ -12,18 +12,10 @@ import { clusterUp } from "../cluster/index.js";
 import { KubeClient, R } from "../controlplane/kit/index.js";
 import { summarize } from "./lib/stats.js";
 import { writeReport, type Row } from "./lib/report.js";
+import { reexecInPrivateMountNs } from "./lib/private-ns.js";
 
 const NODES = 3;
 const REPLICAS = 10;
-
-/** The cluster's overlay mounts and namespaces' bind mounts stay out of the host's mount table. */
-function reexecInPrivateMountNs(): void {
-  if (process.env.KEEL_BENCH_CLUSTER_UP_NS === "1") return;
-  const r = spawnSync("unshare", ["-m", "--propagation", "private", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit", env: { ...process.env, KEEL_BENCH_CLUSTER_UP_NS: "1" },
-  });
-  process.exit(r.status ?? 1);
-}
 
 const which = (bin: string) => spawnSync("sh", ["-c", `command -v ${bin}`], { encoding: "utf8" }).stdout.trim() || undefined;
 
@@ -68,7 +60,7 @@ async function oneRun(i: number): Promise<{ upMs: number; podsMs: number; downMs
 }
 
 export async function main({ quick }: { quick: boolean; argv: string[] }): Promise<void> {
-  reexecInPrivateMountNs();
+  reexecInPrivateMountNs({ hideCgroup2: false });
   const runs = quick ? 2 : 5;
   const up: number[] = [], pods: number[] = [], down: number[] = [];
   for (let i = 0; i < runs; i++) {

@@ -9,24 +9,16 @@
 // The plugins run inside the node's namespace (nsenter), as a plugin treats the namespace it runs
 // in as the host's. Per pod: ADD and DEL one after another (p50/p99), then a burst of pods added
 // at once (as a kubelet does when a Deployment lands) and removed. --quick: fewer pods.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CniNetwork, keelPluginDir, parseNetworkConfig, PodNetwork, type PodAttachment } from "../cni/index.js";
 import { summarize } from "./lib/stats.js";
 import { writeReport, type Row } from "./lib/report.js";
+import { reexecInPrivateMountNs } from "./lib/private-ns.js";
 
 const REF_DIR = "/usr/lib/cni";
-
-/** ip netns add leaves its mounts in our mount table: keep them out of the host's. */
-function reexecInPrivateMountNs(): void {
-  if (process.env.KEEL_BENCH_POD_NETWORK_NS === "1") return;
-  const r = spawnSync("unshare", ["-m", "--propagation", "private", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit", env: { ...process.env, KEEL_BENCH_POD_NETWORK_NS: "1" },
-  });
-  process.exit(r.status ?? 1);
-}
 
 interface Attacher {
   add(p: PodAttachment): Promise<unknown>;
@@ -62,7 +54,7 @@ async function measure(subject: string, net: Attacher, pods: string[], burstPods
 }
 
 export async function main({ quick }: { quick: boolean; argv: string[] }): Promise<void> {
-  reexecInPrivateMountNs();
+  reexecInPrivateMountNs({ hideCgroup2: false });
   process.env.KEEL_TEST = "1"; // keel's own guard: never the host's namespace
   const n = quick ? 10 : 40;
   const burstN = quick ? 10 : 30;

@@ -6,7 +6,6 @@
 // batches of 10 created at once; interleaved with the sequential pods, the floor: the same
 // lifecycle for one bare container through keel's in-process runtime (overlay rootfs from the
 // same image, create, start, in a new network namespace).
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +22,7 @@ import { summarize } from "./lib/stats.js";
 import { writeReport, type Row } from "./lib/report.js";
 import { ensureDebianPackages } from "./lib/ensure.js";
 import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
+import { reexecInPrivateMountNs } from "./lib/private-ns.js";
 
 const BATCH = 10;
 const TIMEOUT_MS = 60_000;
@@ -32,20 +32,6 @@ class PodStartTimeout extends Error {
     super(`${phase}: no watch event within ${TIMEOUT_MS / 1000}s for ${pods.join(", ")}`);
     this.name = "PodStartTimeout";
   }
-}
-
-/**
- * Runs the benchmark in a private mount namespace (overlay rootfs, volumes and the runtime's
- * mounts stay out of the host's table). Unlike lib/private-ns.ts it leaves cgroup2 visible:
- * the kubelet's pod cgroups are measured as they run on this machine.
- */
-function reexecInPrivateMountNs(): void {
-  if (process.env.KEEL_BENCH_POD_START_NS === "1") return;
-  const r = spawnSync("unshare", ["-m", "--propagation", "private", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit",
-    env: { ...process.env, KEEL_BENCH_POD_START_NS: "1" },
-  });
-  process.exit(r.status ?? 1);
 }
 
 /** The kubelet's pod start histogram's sum (s) and count, from its /metrics. */
@@ -116,7 +102,7 @@ function withTimeout<T>(p: Promise<T>, pods: string[], phase: string): Promise<T
 
 export async function main({ quick, argv }: { quick: boolean; argv: string[] }): Promise<void> {
   ensureDebianPackages(["busybox-static"]);
-  reexecInPrivateMountNs();
+  reexecInPrivateMountNs({ hideCgroup2: false });
   // The machine is shared (2 cores): the load when the run began says how much to trust it.
   const loadAtStart = Math.round(loadavg()[0] * 100) / 100;
   const sequential = quick ? 10 : 50;
