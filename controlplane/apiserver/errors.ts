@@ -35,6 +35,9 @@ export function qualified(resource: { group: string; plural: string }, name?: st
   return name === undefined ? r : `${r} ${JSON.stringify(name)}`;
 }
 
+/** kube's 403 for one object (admission's and RBAC's wording): `roles.rbac.authorization.k8s.io "x" is forbidden: ...`. */
+export const forbiddenObject = (r: { group: string; plural: string }, name: string, message: string) =>
+  new ApiError(403, "Forbidden", `${qualified(r, name)} is forbidden: ${message}`, { name, group: r.group, kind: r.plural });
 export const notFound = (r: { group: string; plural: string }, name: string) =>
   new ApiError(404, "NotFound", `${qualified(r, name)} not found`, { name, group: r.group, kind: r.plural });
 export const alreadyExists = (r: { group: string; plural: string }, name: string) =>

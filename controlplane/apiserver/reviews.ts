@@ -45,7 +45,7 @@ export async function handleReview(r: ResourceInfo, user: User, req: IncomingMes
       default: {
         const all = { resourceRules: [{ verbs: ["*"], apiGroups: ["*"], resources: ["*"] }], nonResourceRules: [{ verbs: ["*"], nonResourceURLs: ["*"] }], incomplete: false };
         if (!authz) return sendJson(res, 201, { ...base, spec, status: all });
-        const { rules } = authz.rulesFor(user, String(spec.namespace ?? ""));
+        const rules = authz.rulesFor(user, String(spec.namespace ?? ""));
         const resourceRules = rules.filter((x) => !x.nonResourceURLs?.length).map((x) => ({
           verbs: x.verbs, ...(x.apiGroups ? { apiGroups: x.apiGroups } : {}), ...(x.resources ? { resources: x.resources } : {}), ...(x.resourceNames?.length ? { resourceNames: x.resourceNames } : {}),
         }));

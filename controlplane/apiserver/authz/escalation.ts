@@ -5,9 +5,10 @@
 import type { KubeObject } from "../../../api/meta.js";
 import { RBAC_GROUP, type ClusterRole, type PolicyRule, type RoleBinding } from "../../../api/rbac.js";
 import type { User } from "../auth.js";
-import { ApiError } from "../errors.js";
+import { forbiddenObject, type ApiError } from "../errors.js";
 import type { Attributes } from "./attributes.js";
 import type { RbacState } from "./rbac-state.js";
+import { apiGroupMatches, nonResourceURLMatches, resourceMatches, resourceNameMatches, verbMatches } from "./rules.js";
 
 const RBAC_KINDS = new Set(["roles", "clusterroles", "rolebindings", "clusterrolebindings"]);
 
@@ -33,21 +34,18 @@ function breakdown(r: PolicyRule): Atom[] {
   return out;
 }
 
-const has = (list: string[] | undefined, v: string) => !!list && (list.includes("*") || list.includes(v));
-
-/** Whether the owner's rule grants everything the piece does (kube's ruleCovers). */
+/** Whether the owner's rule grants everything the piece does (kube's ruleCovers), by the same matching as authorization. */
 function covers(owner: PolicyRule, a: Atom): boolean {
-  if (!has(owner.verbs, a.verb)) return false;
-  if (a.url !== undefined) {
-    return (owner.nonResourceURLs ?? []).some((u) => u === "*" || u === a.url || (u.endsWith("*") && a.url!.startsWith(u.slice(0, -1))));
-  }
-  if (!has(owner.apiGroups, a.group!)) return false;
-  const res = a.resource!;
-  const slash = res.indexOf("/");
-  const resOk = has(owner.resources, res) || (slash > 0 && (owner.resources ?? []).includes(`*${res.slice(slash)}`));
-  if (!resOk) return false;
-  const names = owner.resourceNames ?? [];
-  return names.length === 0 || (a.name !== undefined && names.includes(a.name));
+  if (!verbMatches(owner, a.verb)) return false;
+  if (a.url !== undefined) return nonResourceURLMatches(owner, a.url);
+  const [resource, subresource = ""] = splitResource(a.resource!);
+  return apiGroupMatches(owner, a.group!) && resourceMatches(owner, resource, subresource) && resourceNameMatches(owner, a.name ?? "");
+}
+
+/** "pods/log" → ["pods", "log"]; "pods" → ["pods"]. */
+function splitResource(r: string): [string, string?] {
+  const slash = r.indexOf("/");
+  return slash > 0 ? [r.slice(0, slash), r.slice(slash + 1)] : [r];
 }
 
 function uncovered(owner: PolicyRule[], servant: PolicyRule[]): Atom[] {
@@ -82,7 +80,7 @@ export async function checkEscalation(deps: EscalationDeps, a: Attributes, obj: 
     servant = (obj as ClusterRole).rules ?? [];
     if (a.resource === "clusterroles" && (obj as ClusterRole).aggregationRule) {
       // An aggregated role gathers rules from roles its author may not hold.
-      return forbiddenRbac(a, name, "must have cluster-admin privileges to use the aggregationRule");
+      return forbiddenRbac(a.resource, name, "must have cluster-admin privileges to use the aggregationRule");
     }
   } else {
     const ref = (obj as RoleBinding).roleRef;
@@ -94,9 +92,7 @@ export async function checkEscalation(deps: EscalationDeps, a: Attributes, obj: 
   const missing = uncovered(deps.state.rulesFor(user, namespace), servant);
   if (!missing.length) return undefined;
   const groups = user.groups.map((g) => JSON.stringify(g)).join(" ");
-  return forbiddenRbac(a, name, `user ${JSON.stringify(user.name)} (groups=[${groups}]) is attempting to grant RBAC permissions not currently held:\n${missing.map(describe).join("\n")}`);
+  return forbiddenRbac(a.resource, name, `user ${JSON.stringify(user.name)} (groups=[${groups}]) is attempting to grant RBAC permissions not currently held:\n${missing.map(describe).join("\n")}`);
 }
 
-function forbiddenRbac(a: Attributes, name: string, message: string): ApiError {
-  return new ApiError(403, "Forbidden", `${a.resource}.${RBAC_GROUP} ${JSON.stringify(name)} is forbidden: ${message}`, { name, group: RBAC_GROUP, kind: a.resource });
-}
+const forbiddenRbac = (resource: string, name: string, message: string): ApiError => forbiddenObject({ group: RBAC_GROUP, plural: resource }, name, message);

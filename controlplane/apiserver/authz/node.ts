@@ -12,7 +12,7 @@ import type { Pod, PodSpec } from "../../../api/core.js";
 import type { ResourceRegistry } from "../../../api/registry.js";
 import { parseFieldSelector } from "../../../api/selectors.js";
 import type { User } from "../auth.js";
-import { ApiError } from "../errors.js";
+import { ApiError, forbiddenObject } from "../errors.js";
 import type { ObjectStore } from "../object-store.js";
 import type { Attributes } from "./attributes.js";
 import { NODE_RULES } from "./bootstrap-policy.js";
@@ -117,8 +117,7 @@ export class NodeAuthorizer {
 
 /** A 403 worded as kube-apiserver's admission plugins word theirs. */
 function admissionForbidden(a: Attributes, name: string, message: string): ApiError {
-  const r = a.apiGroup ? `${a.resource}.${a.apiGroup}` : a.resource;
-  return new ApiError(403, "Forbidden", `${r} ${JSON.stringify(name)} is forbidden: ${message}`, { name, group: a.apiGroup, kind: a.resource });
+  return forbiddenObject({ group: a.apiGroup, plural: a.resource }, name, message);
 }
 
 /** Which node requests need the request body to be judged (creates of nodes, pods, leases, and TokenRequests). */
