@@ -10,7 +10,7 @@ import {
   deleteLink,
   getLink,
   isExists,
-  isGone,
+  ignoreGone,
   isNetnsUnusable,
   listAddresses,
   listRoutes,
@@ -134,11 +134,6 @@ export async function detachVeth(nodeNetns: string | undefined, hostVeth: string
     });
   }
   await deleteLink(nodeNetns, hostVeth).catch(ignoreGone);
-}
-
-function ignoreGone(e: unknown): void {
-  if (isGone(e)) return;
-  throw e;
 }
 
 /** What CHECK compares: the pod interface's addresses and default gateway, the veth's master. */

@@ -36,14 +36,6 @@ export class CniError extends Error {
   }
 }
 
-/** An external command (ip, nft, bridge, sysctl) failed; carries the argv, exit code and stderr. */
-export class NetCommandError extends CniError {
-  override name = "NetCommandError";
-  constructor(readonly argv: string[], readonly exitCode: number | null, readonly stderr: string, readonly what: string) {
-    super(`${what}: \`${argv.join(" ")}\` failed (exit ${exitCode}): ${stderr.trim()}`, CNI_CODES.commandFailed, stderr.trim());
-  }
-}
-
 /**
  * A netlink request (link, address, route, neighbour, FDB) or sysctl the kernel refused, made
  * in-process by the addon (cni/netlink.ts). `code`/`errno` say why (EEXIST, ENODEV ...), `op`

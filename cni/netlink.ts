@@ -43,6 +43,11 @@ export function isGone(e: unknown): boolean {
   return e instanceof NetlinkError && !isNetnsUnusable(e) && (e.code === "ENODEV" || e.code === "ENOENT" || e.code === "ESRCH" || e.code === "EADDRNOTAVAIL");
 }
 
+/** For a removal's catch: that it was gone already is success; anything else is not. */
+export function ignoreGone(e: unknown): void {
+  if (!isGone(e)) throw e;
+}
+
 /** The object is there already. */
 export function isExists(e: unknown): boolean {
   return e instanceof NetlinkError && e.code === "EEXIST";

@@ -1,38 +1,8 @@
-// Network namespaces: which one is the host's (guardNodeNetns), whether one exists, and running
-// a command inside one. keel's own netlink and nftables work no longer goes through commands
-// (cni/netlink.ts does it in-process: a fork of the Node process blocked its event loop);
-// runIn/ipJson stay for anything that really needs a tool, entered with nsenter.
-import { execFile } from "node:child_process";
+// Network namespaces: which one is the host's (guardNodeNetns), whether one exists, whether a link
+// is in one. The netlink and nftables work itself is in-process (cni/netlink.ts).
 import { statSync, existsSync, readFileSync } from "node:fs";
-import { HostNetnsRefusedError, NetCommandError, NetnsNotFoundError } from "./errors.js";
+import { HostNetnsRefusedError, NetnsNotFoundError } from "./errors.js";
 import { getLink } from "./netlink.js";
-
-export interface RunResult {
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs argv in netns (a path; undefined = this process's namespace). Rejects with NetCommandError. */
-export function runIn(netns: string | undefined, argv: string[], what: string, input?: string): Promise<RunResult> {
-  const full = netns ? ["nsenter", `--net=${netns}`, "--", ...argv] : argv;
-  return new Promise((resolve, reject) => {
-    const child = execFile(full[0]!, full.slice(1), { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) {
-        // execFile's error carries the exit status as a numeric `code` (a string code when the spawn itself failed)
-        const status = (err as { code?: unknown }).code;
-        const code = typeof status === "number" ? status : null;
-        reject(new NetCommandError(argv, code, String(stderr || err.message), what));
-      } else resolve({ stdout: String(stdout), stderr: String(stderr) });
-    });
-    if (input !== undefined) child.stdin!.end(input);
-  });
-}
-
-/** `ip -j ...` in netns, parsed. */
-export async function ipJson<T = unknown>(netns: string | undefined, args: string[], what: string): Promise<T> {
-  const { stdout } = await runIn(netns, ["ip", "-j", ...args], what);
-  return (stdout.trim() ? JSON.parse(stdout) : []) as T;
-}
 
 /** Whether the link NAME exists in netns (one netlink lookup in-process, no child). */
 export async function linkExists(netns: string | undefined, name: string): Promise<boolean> {

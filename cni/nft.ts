@@ -10,8 +10,17 @@ export async function replaceTable(netns: string | undefined, family: "ip" | "in
   await runNft(netns, script, `load nftables table ${family} ${table}`);
 }
 
+/**
+ * Removes the table; one that is not there is already removed. A plain delete rather than
+ * add-then-delete: when there is nothing to remove (most pods have no host ports) that costs
+ * the kernel no transaction (~13 ms here).
+ */
 export async function deleteTable(netns: string | undefined, family: "ip" | "inet", table: string): Promise<void> {
-  await runNft(netns, `add table ${family} ${table}\ndelete table ${family} ${table}\n`, `remove nftables table ${family} ${table}`);
+  try {
+    await runNft(netns, `delete table ${family} ${table}\n`, `remove nftables table ${family} ${table}`);
+  } catch (e) {
+    if (!(e instanceof NftError && e.code === "ENOENT")) throw e;
+  }
 }
 
 export async function listTable(netns: string | undefined, family: "ip" | "inet", table: string): Promise<string | undefined> {

@@ -15,7 +15,7 @@ import {
   deleteRoute,
   getLink,
   isExists,
-  isGone,
+  ignoreGone,
   listFdb,
   listNeighbours,
   listRoutes,
@@ -133,9 +133,4 @@ export class Overlay {
     guardNodeNetns(this.cfg.nodeNetns, "remove the VXLAN device");
     await deleteLink(this.cfg.nodeNetns, this.device).catch(ignoreGone);
   }
-}
-
-function ignoreGone(e: unknown): void {
-  if (isGone(e)) return;
-  throw e;
 }
