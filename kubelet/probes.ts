@@ -3,10 +3,10 @@
 // namespace (on a socket the addon makes there), or directly for a host-network pod.
 import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { isIP, isIPv6, Socket } from "node:net";
+import { isIP, type Socket } from "node:net";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
-import { native } from "../native/index.js";
+import { podSocket } from "./pod-socket.js";
 import type { Container, ExecAction, HTTPGetAction, Probe, TCPSocketAction } from "../api/index.js";
 import type { Process, Spec } from "../oci/runtime-spec.js";
 import type { Runtime } from "../runtime/runtime.js";
@@ -53,8 +53,6 @@ export async function runExecAction(t: ProbeTarget, action: ExecAction, timeoutM
   return { ok: code === 0, message: code === 0 ? out.trim() : `command ${JSON.stringify(action.command)} exited with ${code}: ${out.trim()}` };
 }
 
-const AF_INET = 2, AF_INET6 = 10, SOCK_STREAM = 1;
-
 /**
  * A TCP connection to host:port, made from the pod's network namespace when there is one (the
  * socket is created inside it by the addon, so the pod's address is reachable even when only its
@@ -65,7 +63,7 @@ function dial(t: ProbeTarget, host: string, port: number, timeoutMs: number): Pr
   return new Promise((resolve, reject) => {
     let sock: Socket;
     try {
-      sock = t.netns ? new Socket({ fd: native.socketIn(t.netns, isIPv6(host) ? AF_INET6 : AF_INET, SOCK_STREAM), readable: true, writable: true }) : new Socket();
+      sock = podSocket(t.netns, host);
     } catch (e) {
       reject(new Error(`dial tcp ${host}:${port}: ${(e as Error).message}`));
       return;

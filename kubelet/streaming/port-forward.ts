@@ -2,50 +2,33 @@
 // (subprotocol "SPDY/3.1+portforward.k8s.io", the bytes in binary messages). For each local
 // connection it opens two streams with the same requestID: "error" (the server writes a message
 // there if forwarding fails) and "data" (the connection's bytes). The data stream is joined to
-// PORT on 127.0.0.1 inside the pod's network namespace, through a small helper entered with
-// nsenter (as tcpSocket probes are); a host-network pod is dialled directly.
-import { spawn } from "node:child_process";
-import { connect } from "node:net";
-import { Duplex } from "node:stream";
-import { packagePath } from "../../lib/package-root.js";
+// PORT on 127.0.0.1 inside the pod's network namespace, on a socket made there (podSocket, as
+// tcpSocket probes connect); a host-network pod is dialled directly.
+import { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { podSocket } from "../pod-socket.js";
 import type { WebSocket } from "ws";
 import type { KubeletCore } from "../kubelet.js";
 import { SpdyServerConnection, type SpdyStream } from "./spdy.js";
 import { findPod, podNetns } from "./target.js";
 
 export const PORT_FORWARD_PROTOCOLS = ["SPDY/3.1+portforward.k8s.io"];
-const helper = packagePath("dist", "kubelet", "streaming", "port-forward-helper.js");
 
 interface Pair { error?: SpdyStream; data?: SpdyStream }
 
-/** A connection to the port inside the pod; fails with the dial error's text. */
+/** A connection to the port inside the pod (podSocket: made in its namespace); fails with the dial error's text. */
 function dialInPod(netns: string | undefined, port: number, onError: (msg: string) => void): Duplex {
-  if (!netns) {
-    const s = connect({ host: "127.0.0.1", port });
-    s.on("error", (e) => onError(e.message));
+  let s: Socket;
+  try {
+    s = podSocket(netns, "127.0.0.1");
+  } catch (e) {
+    s = new Socket();
+    queueMicrotask(() => { onError(`dial tcp 127.0.0.1:${port}: ${(e as Error).message}`); s.destroy(); });
     return s;
   }
-  const child = spawn("nsenter", [`--net=${netns}`, process.execPath, helper, "127.0.0.1", String(port)], { stdio: ["pipe", "pipe", "pipe"] });
-  let err = "";
-  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-  // The end of the output waits for the exit status, so a failed dial is reported first.
-  let exitCode: number | null = null;
-  child.on("exit", (code) => { exitCode = code; });
-  child.stdin.on("error", () => {});
-  // The two pipes as one duplex: writes go to the helper's stdin, reads come from its stdout.
-  const d = new Duplex({
-    allowHalfOpen: true,
-    read() { child.stdout.resume(); },
-    write(chunk: Buffer, _e, cb) { child.stdin.write(chunk, () => cb()); },
-    final(cb) { child.stdin.end(); cb(); },
-    destroy(_e, cb) { child.kill("SIGKILL"); cb(null); },
-  });
-  child.stdout.on("data", (b: Buffer) => { if (!d.push(b)) child.stdout.pause(); });
-  child.on("close", () => {
-    if (exitCode) onError(err.trim() || `exit ${exitCode}`);
-    d.push(null);
-  });
-  return d;
+  s.on("error", (e) => onError(`dial tcp 127.0.0.1:${port}: ${e.message}`));
+  s.connect(port, "127.0.0.1");
+  return s;
 }
 
 function forward(w: { podName: string; uid: string }, netns: string | undefined, pair: Required<Pair>): Duplex | undefined {
