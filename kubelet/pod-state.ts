@@ -4,7 +4,6 @@
 // files this is all a restarted kubelet needs to carry on without restarting anything.
 import { readFileSync } from "node:fs";
 import type { ContainerStateTerminated } from "../api/index.js";
-import { writeFileAtomic } from "../lib/atomic-file.js";
 
 export interface ContainerRecord {
   name: string;
@@ -46,52 +45,6 @@ export function readPodRecord(file: string): PodRecord | undefined {
     return JSON.parse(readFileSync(file, "utf8")) as PodRecord;
   } catch {
     return undefined;
-  }
-}
-
-/**
- * Writes a pod's record off the event loop, the latest version winning: a start changes the
- * record half a dozen times, and each synchronous replace (ext4 flushes a file renamed over
- * another) held the loop that, under `keel cluster up`, the API server and every node share.
- * `save` snapshots the record at once; `flush` waits until what was saved is on disk (and throws
- * what a write failed with), for the points where a kubelet that dies must find it recorded.
- * Not durable (no fsync; the rename still makes it atomic): the record describes processes that a
- * machine crash takes with it.
- */
-export class PodRecordWriter {
-  private pending?: string;
-  private writing?: Promise<void>;
-  private failed?: Error;
-
-  constructor(private readonly file: string) {}
-
-  save(rec: PodRecord): void {
-    this.pending = JSON.stringify(rec, null, 1);
-    this.writing ??= this.drain();
-  }
-
-  async flush(): Promise<void> {
-    while (this.writing) await this.writing;
-    const e = this.failed;
-    this.failed = undefined;
-    if (e) throw e;
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.pending !== undefined) {
-        const text = this.pending;
-        this.pending = undefined;
-        try {
-          await writeFileAtomic(this.file, text, 0o644, { durable: false });
-          this.failed = undefined;
-        } catch (e) {
-          this.failed = e as Error;
-        }
-      }
-    } finally {
-      this.writing = undefined;
-    }
   }
 }
 

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Container, Pod, PodStatus } from "../api/index.js";
-import { writeFileAtomicSync } from "../lib/atomic-file.js";
+import { CoalescingFileWriter } from "../lib/atomic-file.js";
 import type { ImageService, ResolvedImage } from "../images/index.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Spec } from "../oci/runtime-spec.js";
@@ -21,7 +21,7 @@ import { podDnsMounts, type PodDnsOptions } from "./dns.js";
 import type { PodNetworkPlugin } from "./network.js";
 import { containerRuntimeId, sandboxId, type KubeletPaths } from "./paths.js";
 import type { PodCgroups } from "./pod-cgroups.js";
-import { PodRecordWriter, readPodRecord, restartCount, type ContainerRecord, type PodRecord } from "./pod-state.js";
+import { readPodRecord, restartCount, type ContainerRecord, type PodRecord } from "./pod-state.js";
 import { ProbeRunner, runAction, type ProbeTarget } from "./probes.js";
 import { computePodStatus } from "./status.js";
 import { setUpVolumes, tearDownVolumes, volumeMounts } from "./volumes.js";
@@ -100,7 +100,12 @@ export class PodWorker {
   private queueTimed = false;
   /** Containers whose process is gone but whose exit file is not there yet: since when. */
   private vanished = new Map<string, number>();
-  private readonly recordWriter: PodRecordWriter;
+  /**
+   * The pod's files (pod.json: the Pod; state.json: what runs; status.json: its last status),
+   * written off the event loop, the latest version winning (lib/atomic-file.ts). Not durable (no
+   * fsync; the rename keeps them whole): what they describe goes with a machine crash.
+   */
+  private readonly files: { pod: CoalescingFileWriter; state: CoalescingFileWriter; status: CoalescingFileWriter };
   /** The node's shared keel-pause (container-spec.ts). */
   private pause?: string;
   /** Our connection to the pod's supervisor (made again after a kubelet restart). */
@@ -108,10 +113,10 @@ export class PodWorker {
 
   constructor(public pod: Pod, private readonly d: WorkerDeps) {
     this.uid = pod.metadata.uid!;
-    this.recordWriter = new PodRecordWriter(d.paths.podState(this.uid));
+    const file = (path: string) => new CoalescingFileWriter(path, { durable: false });
+    this.files = { pod: file(d.paths.podRecord(this.uid)), state: file(d.paths.podState(this.uid)), status: file(d.paths.podStatus(this.uid)) };
     mkdirSync(d.paths.podDir(this.uid), { recursive: true });
-    // Like the pod record, not durable (pod-state.ts): what it describes goes with a machine crash.
-    writeFileAtomicSync(d.paths.podRecord(this.uid), JSON.stringify(pod), 0o644, { durable: false });
+    this.files.pod.save(JSON.stringify(pod));
     this.rec = readPodRecord(d.paths.podState(this.uid)) ?? { uid: this.uid, startTime: now().replace(/\.\d{3}Z$/, "Z"), containers: {} };
     for (const [c, init] of this.allContainers()) {
       this.rec.containers[c.name] ??= { name: c.name, init, attempts: 0, state: "waiting", reason: init ? "PodInitializing" : "ContainerCreating", image: c.image ?? "" };
@@ -124,7 +129,7 @@ export class PodWorker {
     const changed = JSON.stringify(pod.spec) !== JSON.stringify(this.pod.spec);
     this.pod = pod;
     if (changed) {
-      writeFileAtomicSync(this.d.paths.podRecord(this.uid), JSON.stringify(pod), 0o644, { durable: false });
+      this.files.pod.save(JSON.stringify(pod));
       this.poke();
     }
   }
@@ -150,15 +155,21 @@ export class PodWorker {
     return this.d.metrics ? this.d.metrics.timeRuntime(op, f) : f();
   }
 
-  /** Records the pod's state (written off the event loop; see PodRecordWriter). */
+  /** Records the pod's state (written off the event loop). */
   private save(): void {
-    this.recordWriter.save(this.rec);
+    this.files.state.save(JSON.stringify(this.rec, null, 1));
   }
 
-  /** The same, waiting until it is on disk: before a step a restarted kubelet must know about. */
+  /** The same, waiting until it (and the Pod) is on disk: before a step a restarted kubelet must know about. */
   private async saveNow(): Promise<void> {
     this.save();
-    await this.recordWriter.flush();
+    await this.files.pod.flush();
+    await this.files.state.flush();
+  }
+
+  /** Every file's last version on disk (errors left to the caller). */
+  private async flushFiles(): Promise<void> {
+    for (const f of Object.values(this.files)) await f.flush();
   }
 
   start(): void {
@@ -196,7 +207,7 @@ export class PodWorker {
     if (key === this.lastStatus) return;
     this.lastStatus = key;
     this.status = st;
-    writeFileAtomicSync(this.d.paths.podStatus(this.uid), JSON.stringify(st), 0o644, { durable: false });
+    this.files.status.save(JSON.stringify(st));
     this.d.onStatus(this.pod, st);
     if (!this.startReported && st.containerStatuses?.length && st.containerStatuses.every((c) => c.state?.running)) {
       this.startReported = true;
@@ -695,7 +706,7 @@ export class PodWorker {
       await this.d.podCgroups?.remove(this.pod).catch((e) => this.d.onEvent(this.pod, "Warning", "FailedKillPod", `removing the pod's cgroup: ${(e as Error).message}`));
       tearDownVolumes(this.uid, this.d.paths);
       // no record write may land in the directory after it is gone
-      await this.recordWriter.flush().catch(() => {});
+      await this.flushFiles().catch(() => {});
       removeDir(this.d.paths.podDir(this.uid));
       if (!o.keepLogs) removeDir(this.d.paths.podLogDir(this.pod));
     })();
@@ -726,6 +737,6 @@ export class PodWorker {
     for (const name of this.live.keys()) this.stopProbes(name);
     this.sup?.close();
     // the next kubelet reads what this one last recorded
-    await this.recordWriter.flush().catch((e) => this.d.onEvent(this.pod, "Warning", "FailedSync", `recording the pod's state: ${(e as Error).message}`));
+    await this.flushFiles().catch((e) => this.d.onEvent(this.pod, "Warning", "FailedSync", `recording the pod's state: ${(e as Error).message}`));
   }
 }

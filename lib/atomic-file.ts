@@ -62,3 +62,48 @@ export function writeFileAtomicSync(path: string, data: string | Buffer, mode = 
     throw e;
   }
 }
+
+/**
+ * One file rewritten often, off the event loop, the latest content winning: what is saved while
+ * a write is under way is written after it, and anything saved in between is skipped. For records
+ * a process changes many times in a burst (a kubelet's per-pod files change half a dozen times
+ * while the pod starts), where each synchronous replace held the event loop (ext4 flushes a file
+ * renamed over another). `flush` waits until the last save is on disk and throws what a write
+ * failed with, for the points where a process that dies must leave the record behind.
+ */
+export class CoalescingFileWriter {
+  private pending?: string;
+  private writing?: Promise<void>;
+  private failed?: Error;
+
+  constructor(private readonly path: string, private readonly opts: AtomicWriteOptions & { mode?: number } = {}) {}
+
+  save(text: string): void {
+    this.pending = text;
+    this.writing ??= this.drain();
+  }
+
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+    const e = this.failed;
+    this.failed = undefined;
+    if (e) throw e;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending !== undefined) {
+        const text = this.pending;
+        this.pending = undefined;
+        try {
+          await writeFileAtomic(this.path, text, this.opts.mode ?? 0o644, { durable: this.opts.durable });
+          this.failed = undefined;
+        } catch (e) {
+          this.failed = e as Error;
+        }
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+}
