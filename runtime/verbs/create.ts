@@ -90,26 +90,24 @@ export async function create(ctx: RuntimeContext, id: string, bundleDir: string,
     cgroupMade = true;
     const cgroup: PlanCgroup = ctx.cgroups.placement(cgroupPath);
     const plan = planFromSpec(spec, { bundle, startFifo: fifo, cgroup, mode: ctx.mode, noPivot: opts.noPivot, stdio: opts.stdio, preserveFds: opts.preserveFds, consoleSocket: opts.consoleSocket, compileSeccomp: ctx.compileSeccomp });
+    // Cloned by the caller's spawner (the kubelet's pod supervisor, which then owns the child)
+    // or by the addon, when this process keeps it: its pidfd, exec result and exit.
     if (opts.spawn) {
       rec.pid = (await opts.spawn(plan)).pid;
-      rec.pidStartTime = pidStartTime(rec.pid);
-      ctx.state.write(rec);
-      if (devices?.length) await ctx.cgroups.update(cgroupPath, { devices: [...devices, ...DEFAULT_DEVICE_RULES] });
-      await runCreateHooks(rec);
-      return rec;
+    } else {
+      const child = await native.spawn(plan);
+      pidfd = child.pidfd;
+      rec.pid = child.pid;
+      if (opts.detach) native.execUnref(child.pid);
+      child.exec.catch(() => {}); // observed by start
+      let exit: Promise<ExitStatus> | undefined;
+      ctx.live.set(id, { pid: child.pid, pidfd, exec: child.exec, get exit() { return (exit ??= native.waitPidfd(child.pidfd)); } });
     }
-    const child = await native.spawn(plan);
-    pidfd = child.pidfd;
+    rec.pidStartTime = pidStartTime(rec.pid);
     // As runc does, the default devices (and the container's own ptys) stay usable whatever
     // the spec's rules deny: /dev/null, zero, full, random, urandom, tty, ptmx, pts/*.
     if (devices?.length) await ctx.cgroups.update(cgroupPath, { devices: [...devices, ...DEFAULT_DEVICE_RULES] });
-    rec.pid = child.pid;
-    rec.pidStartTime = pidStartTime(child.pid);
     ctx.state.write(rec);
-    if (opts.detach) native.execUnref(child.pid);
-    child.exec.catch(() => {}); // observed by start
-    let exit: Promise<ExitStatus> | undefined;
-    ctx.live.set(id, { pid: child.pid, pidfd, exec: child.exec, get exit() { return (exit ??= native.waitPidfd(pidfd)); } });
     await runCreateHooks(rec);
     return rec;
   } catch (err) {
