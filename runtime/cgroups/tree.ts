@@ -1,6 +1,6 @@
 // Directory-level work shared by both drivers: resolving a cgroupsPath, making and removing
 // the directories, listing the processes of a subtree, and waiting on the kernel.
-import { mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { posix } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -30,30 +30,13 @@ export function resolveIn(mountpoint: string, ownDir: string, path: SplitPath): 
 }
 
 /**
- * mkdir of each level below `base`, top-down. Returns the directories this call made (so a
- * failure can remove exactly those, and v1 cpuset can seed each new level from its parent).
+ * mkdir of each level below `base`, off the event loop (a kubelet starts many containers at
+ * once, and on cgroup v1 each is one directory per hierarchy, which the kernel takes its time
+ * over). Returns the directories this call made, top-down (so a failure can remove exactly those,
+ * and v1 cpuset can seed each new level from its parent). The leaf first: its parents (the pod's
+ * cgroup) usually exist, and then one mkdir is all it takes.
  */
-export function makeLevels(base: string, parts: string[]): string[] {
-  const made: string[] = [];
-  let dir = base;
-  for (const p of parts) {
-    dir = posix.join(dir, p);
-    try {
-      mkdirSync(dir);
-      made.push(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw cgroupIoError("mkdir", dir, "", err);
-    }
-  }
-  return made;
-}
-
-/**
- * makeLevels off the event loop, for a kubelet starting many containers at once (cgroup v1
- * makes one directory per hierarchy, and the kernel takes its time over each). The leaf first:
- * its parents (the pod's cgroup) usually exist, and then one mkdir is all it takes.
- */
-export async function makeLevelsAsync(base: string, parts: string[]): Promise<string[]> {
+export async function makeLevels(base: string, parts: string[]): Promise<string[]> {
   const leaf = posix.join(base, ...parts);
   try {
     await mkdir(leaf);

@@ -8,7 +8,7 @@ import type { CgroupDriver, CgroupPlacement, CgroupStats } from "../driver.js";
 import { CgroupError, CgroupUnsupportedError } from "../errors.js";
 import { CgroupDir, type CgroupWrite } from "../files.js";
 import { pidsStats } from "../shared.js";
-import { makeLevelsAsync, removeMade, removeEmptyAncestors, retryVanishedLevel, removeTree, resolveIn, signalEach, splitCgroupsPath, subtreePids, type SplitPath } from "../tree.js";
+import { makeLevels, removeMade, removeEmptyAncestors, retryVanishedLevel, removeTree, resolveIn, signalEach, splitCgroupsPath, subtreePids, type SplitPath } from "../tree.js";
 import { blkio, ioStatsV1 } from "./blkio.js";
 import type { V1Controller } from "./controller.js";
 import { cpu } from "./cpu.js";
@@ -84,12 +84,9 @@ export class V1Driver implements CgroupDriver {
   }
 
   private async createOnce(sp: SplitPath, resources: LinuxResources): Promise<void> {
-    const made: string[] = [];
-    // The hierarchies' directories together, off the event loop.
-    const results = await Promise.allSettled(this.hierarchies.map(async (h) => {
-      const { base } = resolveIn(h.mountpoint, h.ownDir, sp);
-      made.push(...(await makeLevelsAsync(base, sp.parts)));
-    }));
+    // The hierarchies' directories together.
+    const results = await Promise.allSettled(this.hierarchies.map((h) => makeLevels(resolveIn(h.mountpoint, h.ownDir, sp).base, sp.parts)));
+    const made = results.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
     try {
       const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (failed) throw failed.reason;
@@ -101,8 +98,7 @@ export class V1Driver implements CgroupDriver {
       }
       this.apply(sp, resources);
     } catch (err) {
-      // removeMade goes from the end: parents before children in the list, whichever hierarchy
-      removeMade(made.sort((x, y) => x.length - y.length));
+      removeMade(made);
       throw err;
     }
   }

@@ -105,14 +105,14 @@ export class V2Driver implements CgroupDriver {
     await retryVanishedLevel(() => this.createOnce(sp, base, dir, resources, needed));
   }
 
-  private createOnce(sp: SplitPath, base: string, dir: CgroupDir, resources: LinuxResources, needed: string[]): void {
+  private async createOnce(sp: SplitPath, base: string, dir: CgroupDir, resources: LinuxResources, needed: string[]): Promise<void> {
     const made: string[] = [];
     try {
       // Top-down: each level's controllers on before the next level is made below it.
       let parent = base;
       for (const part of sp.parts) {
         this.enableControllers(parent, needed, parent !== base);
-        made.push(...makeLevels(parent, [part]));
+        made.push(...(await makeLevels(parent, [part])));
         parent = posix.join(parent, part);
       }
       this.apply(dir, resources);
