@@ -1,22 +1,20 @@
 // Pod networking through keel's CNI (cni/PodNetwork): each sandbox gets a veth on the node's
-// bridge and an address from the node's pod CIDR; host ports become port mappings. Loopback is
-// brought up first, as the CNI loopback plugin does.
+// bridge and an address from the node's pod CIDR; host ports become port mappings. PodNetwork's
+// ADD brings the pod's loopback up in the same netlink batch as its veth.
 import type { Pod } from "../api/index.js";
 import { PodNetwork, type NodeNetworkConfig, type PortMapping } from "../cni/index.js";
 import { KubeletError } from "./errors.js";
-import { LoopbackNetwork, type PodNetworkPlugin, type PodNetworkRequest, type PodNetworkResult } from "./network.js";
+import { type PodNetworkPlugin, type PodNetworkRequest, type PodNetworkResult } from "./network.js";
 
 export class CniNetwork implements PodNetworkPlugin {
   readonly name = "keel-cni";
   readonly net: PodNetwork;
-  private readonly lo = new LoopbackNetwork();
 
   constructor(cfg: NodeNetworkConfig) {
     this.net = new PodNetwork(cfg);
   }
 
   async setUp(req: PodNetworkRequest & { pod?: Pod }): Promise<PodNetworkResult> {
-    await this.lo.setUp(req);
     const portMappings: PortMapping[] = [];
     for (const c of req.pod?.spec?.containers ?? [])
       for (const p of c.ports ?? []) if (p.hostPort) portMappings.push({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: (p.protocol ?? "TCP").toLowerCase() === "udp" ? "udp" : "tcp" });

@@ -2,7 +2,7 @@
 // The real implementation is CNI (cni/); until a node is configured with it, pods get a network
 // namespace with only loopback up, which is enough for containers of one pod to talk over
 // localhost. Host-network pods skip this altogether.
-import { native } from "../native/index.js";
+import { setLink } from "../cni/netlink.js";
 
 export interface PodNetworkRequest {
   podUid: string;
@@ -32,8 +32,8 @@ export interface PodNetworkPlugin {
 export class LoopbackNetwork implements PodNetworkPlugin {
   readonly name = "loopback";
   async setUp(req: PodNetworkRequest): Promise<PodNetworkResult> {
-    // In-process (a thread enters the netns): no nsenter + ip fork/exec on every pod's start.
-    native.linkUp(req.netns, "lo");
+    // In-process netlink (cni/netlink.ts): no nsenter + ip fork/exec on every pod's start.
+    await setLink(req.netns, "lo", { up: true });
     return {};
   }
   async tearDown(): Promise<void> {

@@ -145,8 +145,6 @@ interface Addon {
   /** pipe2(O_CLOEXEC) → [read, write]. */
   pipe(): [number, number];
   openat2(dirfd: number, path: string, flags: number, mode?: number, resolve?: number): number;
-  /** Sets IFF_UP on `ifname` inside the network namespace at `netnsPath` (from a short-lived thread). */
-  linkUp(netnsPath: string, ifname: string): void;
   /**
    * A new unconnected socket (non-blocking, close-on-exec) in the network namespace at
    * netnsPath: connect or listen on it from this process (e.g. `new net.Socket({ fd })`).

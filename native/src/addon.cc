@@ -28,7 +28,6 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("mknod", Napi::Function::New(env, mknod_));
   exports.Set("pipe", Napi::Function::New(env, pipe_));
   exports.Set("openat2", Napi::Function::New(env, openat2_));
-  exports.Set("linkUp", Napi::Function::New(env, link_up));
   exports.Set("socketIn", Napi::Function::New(env, socket_in));
   // pod networking in a network namespace, off the event loop (netlink.cc, nft.cc)
   exports.Set("netBatch", Napi::Function::New(env, net_batch));

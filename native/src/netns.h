@@ -2,8 +2,6 @@
 #include <napi.h>
 
 namespace keel {
-// linkUp(netnsPath, ifname): sets IFF_UP on an interface inside another network namespace.
-Napi::Value link_up(const Napi::CallbackInfo& info);
 // socketIn(netnsPath, family, type): a new, unconnected socket that belongs to another network
 // namespace; its fd, close-on-exec and non-blocking.
 Napi::Value socket_in(const Napi::CallbackInfo& info);
