@@ -13,6 +13,9 @@ export interface Lease extends KubeObject {
   };
 }
 
+/** The label naming the Service an EndpointSlice belongs to. */
+export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+
 export interface EndpointSlice extends KubeObject {
   addressType: "IPv4" | "IPv6" | "FQDN";
   endpoints: {

@@ -8,14 +8,13 @@
 import { createSocket } from "node:dgram";
 import { createServer } from "node:net";
 import type { Node, Service } from "../api/core.js";
-import type { EndpointSlice } from "../api/extensions.js";
+import { SERVICE_NAME_LABEL, type EndpointSlice } from "../api/extensions.js";
 import { ClusterDns, serveDnsTcp, serveDnsUdp, type DnsService } from "../cni/index.js";
 import { Informer, KubeClient, R, isAlreadyExists } from "../controlplane/kit/index.js";
 import { listenInNetns, NetnsListenError, type ListenHandle } from "./netns-listen.js";
 
 export const DNS_CLUSTER_IP = "10.96.0.10";
 export const CLUSTER_DOMAIN = "cluster.local";
-const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 const KUBE_DNS_SLICE = "kube-dns-nodes";
 
 /** The records' view of Services: ports, ClusterIP, and the endpoints of headless ones. */

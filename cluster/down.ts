@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { KubeletCore } from "../kubelet/index.js";
 import { ClusterTimeoutError, NoClusterError } from "./errors.js";
 import { removeNetns } from "./network.js";
-import { processAlive, readState, removeState } from "./state.js";
+import { processAlive, readState, removeState, type NodeRecord } from "./state.js";
 
 export interface ClusterDownOptions {
   dataDir: string;
@@ -25,6 +25,16 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
     await sleep(100);
   }
   return true;
+}
+
+/** The pods a dead kubelet left on a node, stopped from its root (after a crash, or a killed kubelet). */
+export async function stopLeftPods(nd: NodeRecord, log: (m: string) => void): Promise<void> {
+  const core = await KubeletCore.open({ root: nd.root, logDir: nd.logDir, nodeName: nd.name, log });
+  try {
+    await core.stopAll(0);
+  } finally {
+    await core.close();
+  }
 }
 
 export async function clusterDown(o: ClusterDownOptions): Promise<void> {
@@ -47,9 +57,7 @@ export async function clusterDown(o: ClusterDownOptions): Promise<void> {
     const pods = join(nd.root, "pods");
     if (!existsSync(pods) || readdirSync(pods).length === 0) continue;
     log(`keel cluster: stopping the pods left on ${nd.name}`);
-    const core = await KubeletCore.open({ root: nd.root, logDir: nd.logDir, nodeName: nd.name, log });
-    await core.stopAll(0);
-    await core.close();
+    await stopLeftPods(nd, log);
   }
   for (const nd of state.nodes) await removeNetns(nd.netns);
   await removeNetns(state.underlayNetns);

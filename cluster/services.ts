@@ -4,13 +4,12 @@
 // transaction) only when what it would hold differs from what was last applied there. `keel
 // cluster up` runs one ServiceSync over all its nodes; `keel join` runs one for its own node.
 import type { Service } from "../api/core.js";
-import type { EndpointSlice } from "../api/extensions.js";
+import { SERVICE_NAME_LABEL, type EndpointSlice } from "../api/extensions.js";
 import { syncServices, removeServices, type ServiceSpec } from "../cni/index.js";
 import { linkExists } from "../cni/netns.js";
 import { Informer, KubeClient, R } from "../controlplane/kit/index.js";
 
 export const SERVICE_CIDR = "10.96.0.0/16";
-const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 /** cni's default pod bridge, which each node namespace uses. */
 const POD_BRIDGE = "keel0";
 

@@ -11,7 +11,8 @@ import { startApiServer, parseListen, type RunningApiServer } from "../controlpl
 import { startControllerManager, type RunningControllerManager } from "../controlplane/controllers/index.js";
 import { startScheduler, type RunningScheduler } from "../controlplane/scheduler-daemon/index.js";
 import { KubeClient, R } from "../controlplane/kit/index.js";
-import { KubeletCore, PodCidrNetwork, startKubelet, type RunningKubelet } from "../kubelet/index.js";
+import { PodCidrNetwork, startKubelet, type RunningKubelet } from "../kubelet/index.js";
+import { stopLeftPods } from "./down.js";
 import { ClusterRunningError, ClusterTimeoutError, InvalidClusterOptionError, NetnsExistsError } from "./errors.js";
 import { addUnderlayAddress, createNodeNetns, createUnderlay, netnsExists, netnsPath, removeNetns } from "./network.js";
 import { ensurePki } from "../controlplane/apiserver/pki.js";
@@ -174,7 +175,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<RunningCluster> {
     // certificate names it (ensurePki re-issues it when an address is missing).
     const gateway = `${base}.1`;
     await addUnderlayAddress(names.underlay, gateway, 24);
-    await ensurePki(dataDir, [gateway]);
+    const pki = await ensurePki(dataDir, [gateway]);
     api = await startApiServer({ dataDir, listen: o.listen ?? "127.0.0.1:6443", store: o.store, log });
     const apiPort = Number(new URL(api.url).port);
     const [apiListener, bootListener] = await listenInNetns(netnsPath(names.underlay), [
@@ -193,7 +194,6 @@ export async function clusterUp(o: ClusterUpOptions): Promise<RunningCluster> {
     step("scheduler");
     sched = await startScheduler({ kubeconfig: api.kubeconfigPath, log });
     client = new KubeClient(api.kubeconfigPath, "keel-cluster");
-    const pki = await ensurePki(dataDir, [gateway]);
     const boot = bootstrapServer({
       dataDir, token, server: underlayServer, caCertPem: pki.caCertPem, serverCertPem: pki.serverCertPem, serverKeyPem: pki.serverKeyPem,
       client, clusterDNS: [DNS_CLUSTER_IP], clusterDomain: CLUSTER_DOMAIN, log,
@@ -248,16 +248,6 @@ export async function clusterUp(o: ClusterUpOptions): Promise<RunningCluster> {
     await k.close();
   };
   return { dataDir, url: api.url, kubeconfigPath: api.kubeconfigPath, nodes, dnsIP: DNS_CLUSTER_IP, join: joinInfo!, killKubelet, close };
-}
-
-/** A killed kubelet's pods, stopped from its root as `keel cluster down` does after a crash. */
-async function stopLeftPods(nd: NodeRecord, log: (m: string) => void): Promise<void> {
-  const core = await KubeletCore.open({ root: nd.root, logDir: nd.logDir, nodeName: nd.name, log });
-  try {
-    await core.stopAll(0);
-  } finally {
-    await core.close();
-  }
 }
 
 export interface JoinInfo {

@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import type { ApiServerOptions } from "../../controlplane/apiserver/index.js";
+import { untilSignal } from "../signals.js";
 
 export interface ApiServerCliOptions { dataDir: string; listen: string; store: string; insecureHttp: boolean }
 
@@ -51,11 +52,7 @@ export function register(program: Command): void {
       const { startApiServer } = await import("../../controlplane/apiserver/index.js");
       const server = await startApiServer(apiServerOptions(opts, (m) => process.stderr.write(`${m}\n`)));
       process.stdout.write(`${server.url}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-      });
+      await untilSignal();
       await server.close();
     });
 

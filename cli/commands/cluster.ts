@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
+import { untilSignal } from "../signals.js";
 
 const DEFAULT_DIR = "/var/lib/keel/cluster";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,10 +38,7 @@ async function up(o: UpOptions): Promise<void> {
       + `  export KUBECONFIG=${cluster.kubeconfigPath}\n  kubectl get nodes\n`
       + `Join a node from another machine that reaches the underlay (command also in ${o.dataDir}/join-command):\n  ${cluster.join.command}\n`
       + `Stop with Ctrl-C, or: keel cluster down --data-dir ${o.dataDir}\n`);
-    await new Promise<void>((resolve) => {
-      process.once("SIGINT", () => resolve());
-      process.once("SIGTERM", () => resolve());
-    });
+    await untilSignal();
   }
   process.stderr.write("keel cluster: stopping\n");
   await cluster.close();
@@ -148,7 +146,7 @@ async function joinNode(o: JoinCliOptions): Promise<void> {
   process.off("SIGINT", early);
   process.off("SIGTERM", early);
   process.stdout.write(`keel join: node ${node.nodeName} joined; kubelet running (kubeconfig ${node.kubeconfigPath})\n`);
-  if (!stop) await new Promise<void>((resolve) => { process.once("SIGINT", () => resolve()); process.once("SIGTERM", () => resolve()); });
+  if (!stop) await untilSignal();
   // Leaving: the node's pods are stopped (this machine stops being a node).
   await node.close(true);
 }

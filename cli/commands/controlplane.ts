@@ -6,15 +6,9 @@ import type { Command } from "commander";
 import type { ControllerManagerOptions } from "../../controlplane/controllers/index.js";
 import type { SchedulerDaemonOptions } from "../../controlplane/scheduler-daemon/index.js";
 import { apiServerFlags, apiServerOptions, leanApiServerV8, type ApiServerCliOptions } from "./apiserver.js";
+import { untilSignal } from "../signals.js";
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
-
-function untilSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  });
-}
 
 const ms = (v: string) => {
   const n = Number(v);

@@ -1,6 +1,7 @@
 // `keel dashboard`: a live web view of a cluster on loopback (nodes, their pods, workloads),
 // updated from the API server's watches.
 import type { Command } from "commander";
+import { untilSignal } from "../signals.js";
 
 export function register(program: Command): void {
   program
@@ -13,7 +14,7 @@ export function register(program: Command): void {
       const kubeconfig = o.kubeconfig ?? process.env.KUBECONFIG ?? "/var/lib/keel/cluster/admin.kubeconfig";
       const d = await startDashboard({ kubeconfig, listen: o.listen, log: (m) => process.stderr.write(`${m}\n`) });
       process.stdout.write(`keel dashboard: open ${d.url}\n`);
-      await new Promise<void>((resolve) => { process.once("SIGINT", () => resolve()); process.once("SIGTERM", () => resolve()); });
+      await untilSignal();
       await d.close();
     });
 }

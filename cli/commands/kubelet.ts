@@ -3,7 +3,7 @@
 // (a kubelet started again with the same --root re-adopts them) unless --stop-pods-on-exit.
 import type { Command } from "commander";
 import { setFlagsFromString } from "node:v8";
-import { startKubelet } from "../../kubelet/index.js";
+import { untilSignal } from "../signals.js";
 
 interface KubeletCliOptions {
   manifests?: string;
@@ -69,6 +69,8 @@ export function register(program: Command): void {
       }
       // keel's CNI when a pod CIDR is given, or (under the API server) when --cni asks for the Node's.
       const cni = o.podCidr || o.cni ? { podCIDR: o.podCidr, nodeNetns: o.nodeNetns, bridge: o.bridge, stateDir: o.cniStateDir } : undefined;
+      // Loaded only now, after the flags, as `keel apiserver` loads the API server.
+      const { startKubelet } = await import("../../kubelet/index.js");
       const k = await startKubelet({
         cni, listen: o.listen,
         manifests: o.manifests, kubeconfig: o.kubeconfig, nodeName: o.nodeName, root: o.root, logDir: o.logDir,
@@ -76,10 +78,7 @@ export function register(program: Command): void {
         log: o.quiet ? undefined : (m) => process.stderr.write(`${m}\n`),
       });
       process.stderr.write(`keel kubelet: node ${k.nodeName} running (${k.core.workers.size} pods re-adopted)${k.url ? `, serving ${k.url}` : ""}\n`);
-      await new Promise<void>((resolve) => {
-        process.once("SIGINT", () => resolve());
-        process.once("SIGTERM", () => resolve());
-      });
+      await untilSignal();
       await k.close();
     });
 }

@@ -6,7 +6,7 @@ import type { KubeObject } from "../../api/meta.js";
 import { R, isNotFound, isAlreadyExists, splitKey } from "../kit/index.js";
 import { Controller, isPodReady, stableJson, type ControllerContext } from "./context.js";
 
-export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+import { SERVICE_NAME_LABEL } from "../../api/extensions.js";
 export const MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by";
 const MANAGED_BY = "endpointslice-controller.k8s.io";
 
