@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../lib/atomic-file.js";
 import type { PortMapping } from "./types.js";
 import { deleteTable, replaceTable } from "./nft.js";
-import { FileLock } from "../lib/file-lock.js";
+import { FileLock, SHORT_LOCK_RETRIES } from "../lib/file-lock.js";
 import { InvalidNetworkConfigError } from "./errors.js";
 
 export const HOSTPORT_TABLE = "keel-hostports";
@@ -62,7 +62,7 @@ export class HostPorts {
   async sync(): Promise<void> {
     // read-and-apply under a lock, so two pods' changes cannot overwrite each other's table
     await mkdir(this.dir, { recursive: true });
-    await FileLock.for(this.dir, { retries: { retries: 400, minTimeout: 5, maxTimeout: 50 } }).exclusive(() => this.apply());
+    await FileLock.for(this.dir, { retries: SHORT_LOCK_RETRIES }).exclusive(() => this.apply());
   }
 
   private async apply(): Promise<void> {

@@ -16,10 +16,19 @@ type Release = () => Promise<void>;
 const MAX_HANDOVERS = 32;
 
 export interface FileLockOptions {
-  /** How long another process may wait for the directory before giving up (default ~2 min). */
+  /** How long to wait for another process's hold on the directory before giving up (default ~2 min). */
   retries?: { retries: number; minTimeout: number; maxTimeout: number };
-  /** A lock directory not refreshed for this long belongs to a dead process (default 15 s). */
-  staleMs?: number;
+}
+
+/** Short waits for locks held for milliseconds (a network's IPAM books, its host-port table): about 20 s in all. */
+export const SHORT_LOCK_RETRIES = { retries: 400, minTimeout: 5, maxTimeout: 50 };
+
+/** The directory could not be taken from another process in time. */
+export class LockTimeoutError extends Error {
+  override name = "LockTimeoutError";
+  constructor(readonly path: string, options?: ErrorOptions) {
+    super(`${path}: another process holds the lock (${path}.lock)`, options);
+  }
 }
 
 /** One per path in a process, so that every user of a path queues in the same place. */
@@ -47,12 +56,17 @@ export class FileLock {
 
   private constructor(private readonly path: string, private readonly opts: FileLockOptions) {}
 
-  private acquireFile(): Promise<Release> {
-    return lockfile.lock(this.path, {
-      realpath: false,
-      stale: this.opts.staleMs ?? 15_000,
-      retries: this.opts.retries ?? { retries: 600, minTimeout: 20, maxTimeout: 200 },
-    });
+  /** The directory lock; a directory not refreshed for 15 s belongs to a dead process. */
+  private async acquireFile(): Promise<Release> {
+    try {
+      return await lockfile.lock(this.path, {
+        realpath: false,
+        stale: 15_000,
+        retries: this.opts.retries ?? { retries: 600, minTimeout: 20, maxTimeout: 200 },
+      });
+    } catch (e) {
+      throw new LockTimeoutError(this.path, { cause: e });
+    }
   }
 
   async shared<T>(fn: () => Promise<T>): Promise<T> {

@@ -10,7 +10,7 @@
 import { mkdir } from "node:fs/promises";
 import { linkSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FileLock } from "../../lib/file-lock.js";
+import { FileLock, LockTimeoutError, SHORT_LOCK_RETRIES } from "../../lib/file-lock.js";
 import { writeFileAtomicSync, tempName } from "../../lib/atomic-file.js";
 import { cidrContains, formatIpv4, gatewayOf, parseCidr, parseIpv4, type Ipv4Cidr } from "../cidr.js";
 import { CniError, CNI_CODES, IpamExhaustedError, InvalidNetworkConfigError } from "../errors.js";
@@ -185,15 +185,11 @@ export class HostLocalIpam implements IpamBackend {
 
   private async locked<T>(fn: () => T): Promise<T> {
     await mkdir(this.dir, { recursive: true });
-    let entered = false;
     try {
-      return await FileLock.for(this.dir, { retries: { retries: 400, minTimeout: 5, maxTimeout: 50 } }).exclusive(async () => {
-        entered = true;
-        return fn();
-      });
+      return await FileLock.for(this.dir, { retries: SHORT_LOCK_RETRIES }).exclusive(async () => fn());
     } catch (e) {
-      if (entered) throw e;
-      throw new CniError(`IPAM: cannot lock ${this.dir}: ${(e as Error).message}`, CNI_CODES.tryAgainLater, undefined, { cause: e });
+      if (!(e instanceof LockTimeoutError)) throw e;
+      throw new CniError(`IPAM: cannot lock ${this.dir}: ${(e.cause as Error | undefined)?.message ?? e.message}`, CNI_CODES.tryAgainLater, undefined, { cause: e });
     }
   }
 }
