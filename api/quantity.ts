@@ -110,6 +110,12 @@ export function parseQuantity(s: string): Quantity {
   return Quantity.parse(s);
 }
 
+/** The quantity in v (a string or number), or undefined when there is none or it does not parse. */
+export function quantityOrUndefined(v: unknown): Quantity | undefined {
+  if (v === undefined || v === null) return undefined;
+  try { return Quantity.parse(String(v)); } catch { return undefined; }
+}
+
 export function isValidQuantity(s: unknown): boolean {
   if (typeof s === "number") return Number.isFinite(s);
   if (typeof s !== "string") return false;

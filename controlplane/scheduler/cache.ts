@@ -5,7 +5,7 @@
 import { NodeInfo, nextGeneration } from "./node-info.js";
 import { compilePod, type PodInfo } from "./pod-info.js";
 import type { LabelMatcher } from "./selectors.js";
-import { WorkloadIndex } from "./default-selector.js";
+import { pairSlot, WorkloadIndex } from "./default-selector.js";
 import type { NodeLike, PodLike } from "./types.js";
 
 export class CacheError extends Error {
@@ -38,7 +38,6 @@ export interface SelectorCounter {
  */
 const MAX_COUNTERS = 2048;
 
-const pairSlot = (ns: string, k: string, v: string) => `${ns}\0${k}\0${v}`;
 
 export class SchedulerCache {
   /** Dense list of nodes with a node object; the scheduler iterates this. */

@@ -45,7 +45,7 @@ export class WorkloadIndex {
     if (entries.length === 0) return;
     const ns = svc.metadata?.namespace ?? "default";
     const key = `${ns}/${svc.metadata?.name ?? ""}`;
-    const pair = pairKey(ns, entries[0]![0], entries[0]![1]);
+    const pair = pairSlot(ns, entries[0]![0], entries[0]![1]);
     this.services.set(key, { ns, selector: Object.fromEntries(entries), pair });
     let set = this.byPair.get(pair);
     if (!set) this.byPair.set(pair, (set = new Set()));
@@ -80,7 +80,7 @@ export class WorkloadIndex {
     let any = false;
     if (this.byPair.size) {
       for (const [k, v] of Object.entries(p.labels)) {
-        const keys = this.byPair.get(pairKey(p.namespace, k, v));
+        const keys = this.byPair.get(pairSlot(p.namespace, k, v));
         if (!keys) continue;
         for (const key of keys) {
           const svc = this.services.get(key)!;
@@ -113,7 +113,6 @@ export class WorkloadIndex {
   }
 }
 
-function pairKey(ns: string, k: string, v: string): string { return `${ns}\0${k}\0${v}`; }
 
 function selects(selector: Readonly<Record<string, string>>, labels: LabelsLike): boolean {
   for (const k in selector) if (labels[k] !== selector[k]) return false;
@@ -123,3 +122,6 @@ function selects(selector: Readonly<Record<string, string>>, labels: LabelsLike)
 function sortedLabels(l: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(l).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
+
+/** The key of one namespace's label pair (`ns\0key\0value`): the default selector's index and the cache's counts use it. */
+export const pairSlot = (ns: string, k: string, v: string): string => `${ns}\0${k}\0${v}`;

@@ -15,6 +15,7 @@
 // tolerate more before the score moves. Unlike keel's node-local scores this one is relative
 // to the other feasible nodes, so the algorithm adds it in a second pass over them.
 import type { SchedulerCache, SelectorCounter } from "./cache.js";
+import { nodeAffinity } from "./filters.js";
 import { ZONE_LABEL, type NodeInfo } from "./node-info.js";
 import type { PodInfo, SpreadConstraint } from "./pod-info.js";
 import type { LabelsLike } from "./types.js";
@@ -33,11 +34,8 @@ export const SYSTEM_DEFAULT_CONSTRAINTS: readonly DefaultConstraint[] = Object.f
 /** A hard constraint's matching-pod counts per domain, for the filter. */
 export interface SpreadCounts { c: SpreadConstraint; counts: Map<string, number>; min: number; max: number; self: number }
 
-/** Whether the node is one the pod could select, so that it counts as a domain (nodeAffinityPolicy: Honor). */
-function eligible(p: PodInfo, n: NodeInfo): boolean {
-  for (const [k, want] of p.nodeSelector) if (n.labels[k] !== want) return false;
-  return p.requiredNodeAffinity === null || p.requiredNodeAffinity(n.labels, n.name);
-}
+/** Whether the node is one the pod could select, so that it counts as a domain (nodeAffinityPolicy: Honor): the node affinity filter's test. */
+const eligible = (p: PodInfo, n: NodeInfo): boolean => nodeAffinity(p, n) === null;
 
 function counterFor(p: PodInfo, c: SpreadConstraint, cache: SchedulerCache): SelectorCounter {
   return cache.selectorCounter(p.namespace, c.selectorKey, c.matches, c.requiredLabel);

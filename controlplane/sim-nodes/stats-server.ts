@@ -9,7 +9,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Pod } from "../../api/core.js";
-import { Quantity } from "../../api/quantity.js";
+import { Quantity, quantityOrUndefined } from "../../api/quantity.js";
 
 export const CPU_USAGE_ANNOTATION = "sim.keel.dev/cpu-usage";
 export const MEMORY_USAGE_ANNOTATION = "sim.keel.dev/memory-usage";
@@ -31,7 +31,7 @@ export interface SimStatsServer {
   close(): Promise<void>;
 }
 
-const quantity = (s: string | undefined): Quantity | undefined => { try { return s === undefined ? undefined : Quantity.parse(s); } catch { return undefined; } };
+const quantity = quantityOrUndefined;
 
 /** One container's made-up usage: nano-cores and bytes. */
 export function simContainerUsage(pod: Pod, c: { resources?: { requests?: Record<string, string> } }): { nanoCores: number; bytes: number } {

@@ -4,13 +4,11 @@
 import type { Container, Pod, ResourceList } from "../../../api/core.js";
 import type { LimitRange, LimitRangeItem } from "../../../api/policy.js";
 import { podResource } from "../../../api/policy.js";
-import { Quantity } from "../../../api/quantity.js";
+import { quantityOrUndefined } from "../../../api/quantity.js";
 
 export const LIMIT_RANGER_ANNOTATION = "kubernetes.io/limit-ranger";
 
-const q = (v: unknown): Quantity | undefined => {
-  try { return v === undefined ? undefined : Quantity.parse(String(v)); } catch { return undefined; }
-};
+const q = quantityOrUndefined;
 const allContainers = (pod: Pod): Container[] => [
   ...(Array.isArray(pod.spec?.containers) ? pod.spec.containers : []),
   ...(Array.isArray(pod.spec?.initContainers) ? pod.spec.initContainers : []),

@@ -30,7 +30,8 @@ export function subjectMatches(s: Subject, user: User, bindingNamespace: string)
 export class RbacState {
   readonly roles = new Map<string, Role>(); // ns/name
   readonly clusterRoles = new Map<string, ClusterRole>();
-  readonly roleBindings = new Map<string, RoleBinding>(); // ns/name
+  /** By namespace, then name: a request looks at its own namespace's bindings only. */
+  readonly roleBindings = new Map<string, Map<string, RoleBinding>>();
   readonly clusterRoleBindings = new Map<string, RoleBinding>();
   private aggregated = new Map<string, PolicyRule[]>();
 
@@ -39,8 +40,17 @@ export class RbacState {
     const rest = key.slice(RBAC_PREFIX.length).split("/");
     const plural = rest[0];
     const id = rest.slice(1).join("/");
+    if (plural === "rolebindings") {
+      const [ns = "", name = ""] = [rest[1], rest.slice(2).join("/")];
+      const inNs = this.roleBindings.get(ns) ?? new Map<string, RoleBinding>();
+      if (value === undefined) inNs.delete(name);
+      else inNs.set(name, JSON.parse(value) as RoleBinding);
+      if (inNs.size) this.roleBindings.set(ns, inNs);
+      else this.roleBindings.delete(ns);
+      return;
+    }
     const map = plural === "roles" ? this.roles : plural === "clusterroles" ? this.clusterRoles
-      : plural === "rolebindings" ? this.roleBindings : plural === "clusterrolebindings" ? this.clusterRoleBindings : undefined;
+      : plural === "clusterrolebindings" ? this.clusterRoleBindings : undefined;
     if (!map) return;
     if (value === undefined) map.delete(id);
     else (map as Map<string, unknown>).set(id, JSON.parse(value));
@@ -79,8 +89,7 @@ export class RbacState {
       if ((b.subjects ?? []).some((s) => subjectMatches(s, user, ""))) out.push(...this.bindingRules(b, ""));
     }
     if (namespace) {
-      for (const [id, b] of this.roleBindings) {
-        if (!id.startsWith(`${namespace}/`)) continue;
+      for (const b of this.roleBindings.get(namespace)?.values() ?? []) {
         if ((b.subjects ?? []).some((s) => subjectMatches(s, user, namespace))) out.push(...this.bindingRules(b, namespace));
       }
     }
@@ -94,8 +103,7 @@ export class RbacState {
       if (this.bindingRules(b, "").some((r) => ruleAllows(a, r))) return true;
     }
     if (!a.namespace) return false;
-    for (const [id, b] of this.roleBindings) {
-      if (!id.startsWith(`${a.namespace}/`)) continue;
+    for (const b of this.roleBindings.get(a.namespace)?.values() ?? []) {
       if (!(b.subjects ?? []).some((s) => subjectMatches(s, a.user, a.namespace))) continue;
       if (this.bindingRules(b, a.namespace).some((r) => ruleAllows(a, r))) return true;
     }

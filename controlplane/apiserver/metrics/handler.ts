@@ -88,7 +88,8 @@ export async function handleMetrics(objects: ObjectStore, rr: MetricsRequest, re
     // Pods: only the nodes that run the asked-for pods are read.
     let pods = rr.name ? [await objects.get(podR, rr.namespace, rr.name).catch(() => { throw notFound(r, `${rr.namespace}/${rr.name}`); }) as Pod]
       : ((await objects.list(podR, rr.namespace, { labelSelector: selector })).items as Pod[]);
-    pods = pods.filter((p) => p.spec?.nodeName && p.status?.phase === "Running" && (!selector || matchesLabels(selector, p.metadata.labels)));
+    // The list is filtered by the selector already; a pod got by name is checked against it here.
+    pods = pods.filter((p) => p.spec?.nodeName && p.status?.phase === "Running" && (!selector || !rr.name || matchesLabels(selector, p.metadata.labels)));
     const nodeNames = [...new Set(pods.map((p) => p.spec!.nodeName!))];
     const nodes = (await Promise.all(nodeNames.map((n) => objects.get(nodeR, undefined, n).catch(() => undefined)))).filter((n): n is Node => !!n);
     const samples = await scraper.scrape(nodes);
