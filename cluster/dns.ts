@@ -11,6 +11,7 @@ import type { Node, Service } from "../api/core.js";
 import { SERVICE_NAME_LABEL, type EndpointSlice } from "../api/extensions.js";
 import { ClusterDns, serveDnsTcp, serveDnsUdp, type DnsService } from "../cni/index.js";
 import { Informer, KubeClient, R, isAlreadyExists } from "../controlplane/kit/index.js";
+import { ServiceInformers } from "./service-informers.js";
 import { listenInNetns, NetnsListenError, type ListenHandle } from "./netns-listen.js";
 
 export const DNS_CLUSTER_IP = "10.96.0.10";
@@ -72,8 +73,10 @@ export function kubeDnsObjects(nodes: { name: string; ip: string }[]): { service
 
 export class ClusterDnsServer {
   readonly dns = new ClusterDns({ domain: CLUSTER_DOMAIN });
-  private services?: Informer<Service>;
-  private slices?: Informer<EndpointSlice>;
+  /** Services and EndpointSlices: shared with the node's service proxy when given, else this server's own. */
+  private readonly informers: ServiceInformers;
+  private readonly ownInformers: boolean;
+  private synced = false;
   private nodes?: Informer<Node>;
   private own: { name: string; ip: string }[] = [];
   private readonly sockets: ({ close(): void })[] = [];
@@ -81,21 +84,20 @@ export class ClusterDnsServer {
   private slicePending?: NodeJS.Timeout;
   private stopped = false;
 
-  constructor(private readonly client: KubeClient, private readonly log: (m: string) => void) {}
+  constructor(private readonly client: KubeClient, private readonly log: (m: string) => void, informers?: ServiceInformers) {
+    this.ownInformers = !informers;
+    this.informers = informers ?? new ServiceInformers(client, log);
+  }
 
   /**
    * Records from watches. With `nodes` (the cluster's side), also the kube-dns Service and its
    * slice, kept naming these nodes and every joined Node.
    */
   async start(nodes?: { name: string; ip: string }[]): Promise<void> {
-    this.services = new Informer<Service>(this.client, R.services, { log: this.log });
-    this.slices = new Informer<EndpointSlice>(this.client, R.endpointslices, { log: this.log });
-    const changed = () => {
-      // Bursts of events (a Deployment's pods becoming ready) rebuild the records once.
-      this.pending ??= setTimeout(() => { this.pending = undefined; this.rebuild(); }, 20);
-    };
-    for (const inf of [this.services, this.slices] as Informer[]) inf.addEventHandler({ add: changed, update: changed, delete: changed });
-    await Promise.all([this.services.start(), this.slices.start()]);
+    // Bursts of events (a Deployment's pods becoming ready) rebuild the records once.
+    this.informers.onChange(() => { this.pending ??= setTimeout(() => { this.pending = undefined; this.rebuild(); }, 20); });
+    await this.informers.start();
+    this.synced = true;
     this.rebuild();
     if (nodes) await this.publishKubeDns(nodes);
   }
@@ -123,7 +125,7 @@ export class ClusterDnsServer {
     const want = kubeDnsObjects(kubeDnsNodes(this.own, this.nodes.list())).slice;
     try {
       // Compared with the watched copy: Node heartbeats cost no request unless the slice must change.
-      const cur = this.slices?.getByName("kube-system", KUBE_DNS_SLICE) ?? await this.client.get<EndpointSlice>(R.endpointslices, "kube-system", KUBE_DNS_SLICE);
+      const cur = this.informers.slices.getByName("kube-system", KUBE_DNS_SLICE) ?? await this.client.get<EndpointSlice>(R.endpointslices, "kube-system", KUBE_DNS_SLICE);
       if (JSON.stringify(cur.endpoints) === JSON.stringify(want.endpoints)) return;
       await this.client.update(R.endpointslices, { ...cur, endpoints: want.endpoints });
     } catch (e) {
@@ -148,16 +150,15 @@ export class ClusterDnsServer {
   }
 
   private rebuild(): void {
-    if (!this.services || !this.slices) return;
-    this.dns.setServices(dnsServices(this.services.list(), this.slices.list()));
+    if (!this.synced || this.stopped) return;
+    this.dns.setServices(dnsServices(this.informers.services.list(), this.informers.slices.list()));
   }
 
   stop(): void {
     this.stopped = true;
     clearTimeout(this.pending);
     clearTimeout(this.slicePending);
-    this.services?.stop();
-    this.slices?.stop();
+    if (this.ownInformers) this.informers.stop();
     this.nodes?.stop();
     for (const s of this.sockets.splice(0)) { try { s.close(); } catch { /* closed */ } }
   }

@@ -18,6 +18,7 @@ import { caCertHash, parseToken, sameSecret, signClusterInfo, type ClusterInfo, 
 import { ClusterError } from "./errors.js";
 import { OVERLAY_MTU, OverlaySync } from "./overlay.js";
 import { ServiceSync } from "./services.js";
+import { ServiceInformers } from "./service-informers.js";
 import { ClusterDnsServer } from "./dns.js";
 import { execFileSync } from "node:child_process";
 import { KubeClient } from "../controlplane/kit/index.js";
@@ -157,12 +158,14 @@ export async function joinCluster(o: JoinOptions): Promise<JoinedNode> {
   // node authorizer's rules, as kube's NodeRules).
   const self = `/proc/${process.pid}/ns/net`;
   const client = new KubeClient(kubeconfigPath, `keel-join/${nodeName}`);
-  const services = new ServiceSync(client, [{ name: nodeName, netnsPath: self }], log);
+  const informers = new ServiceInformers(client, log);
+  const services = new ServiceSync(client, [{ name: nodeName, netnsPath: self }], log, { informers });
   const overlay = new OverlaySync(client, [{ name: nodeName, netnsPath: self, ip: hostIP }], log, (node, cidr) => services.setPodCIDR(node, cidr), 500, underlayDeviceOf(hostIP));
-  const dns = new ClusterDnsServer(client, log);
+  const dns = new ClusterDnsServer(client, log, informers);
   const stopParts = async () => {
     await services.stop();
     dns.stop();
+    informers.stop();
     await overlay.stop();
   };
   try {

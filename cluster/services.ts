@@ -7,7 +7,8 @@ import type { Service } from "../api/core.js";
 import { SERVICE_NAME_LABEL, type EndpointSlice } from "../api/extensions.js";
 import { syncServices, removeServices, type ServiceSpec } from "../cni/index.js";
 import { linkExists } from "../cni/netns.js";
-import { Informer, KubeClient, R } from "../controlplane/kit/index.js";
+import type { KubeClient } from "../controlplane/kit/index.js";
+import { ServiceInformers } from "./service-informers.js";
 
 export const SERVICE_CIDR = "10.96.0.0/16";
 /** cni's default pod bridge, which each node namespace uses. */
@@ -60,8 +61,9 @@ export class ServiceSync {
   private readonly podCIDRs = new Map<string, string>();
   /** Nodes whose pod bridge was seen: it stays while the node lives, so it is not looked up again. */
   private readonly bridged = new Set<string>();
-  private services?: Informer<Service>;
-  private slices?: Informer<EndpointSlice>;
+  /** Services and EndpointSlices: shared with the node's DNS server when given, else this sync's own. */
+  private readonly informers: ServiceInformers;
+  private readonly ownInformers: boolean;
   private timer?: NodeJS.Timeout;
   private timerDue = 0;
   private running?: Promise<void>;
@@ -73,7 +75,9 @@ export class ServiceSync {
   /** How many tables were replaced (tests count them). */
   applies = 0;
 
-  constructor(private readonly client: KubeClient, private readonly nodes: ProxyNode[], private readonly log: (m: string) => void, o: ServiceSyncOptions = {}) {
+  constructor(client: KubeClient, private readonly nodes: ProxyNode[], private readonly log: (m: string) => void, o: ServiceSyncOptions & { informers?: ServiceInformers } = {}) {
+    this.ownInformers = !o.informers;
+    this.informers = o.informers ?? new ServiceInformers(client, log);
     this.debounceMs = o.debounceMs ?? 50;
     this.bridgeCheckMs = o.bridgeCheckMs ?? 500;
     this.retryMs = o.retryMs ?? 1_000;
@@ -88,11 +92,8 @@ export class ServiceSync {
 
   /** Lists and watches Services and EndpointSlices; resolves once both are listed and the tables applied a first time. */
   async start(): Promise<void> {
-    this.services = new Informer<Service>(this.client, R.services, { log: this.log });
-    this.slices = new Informer<EndpointSlice>(this.client, R.endpointslices, { log: this.log });
-    const changed = () => this.schedule(this.debounceMs);
-    for (const inf of [this.services, this.slices] as Informer[]) inf.addEventHandler({ add: changed, update: changed, delete: changed });
-    await Promise.all([this.services.start(), this.slices.start()]);
+    this.informers.onChange(() => this.schedule(this.debounceMs));
+    await this.informers.start();
     if (this.stopped) return;
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -104,7 +105,7 @@ export class ServiceSync {
    * event arriving during a rebuild makes one more follow it.
    */
   private schedule(ms: number): void {
-    if (ms < 0 || this.stopped || !this.services?.hasSynced || !this.slices?.hasSynced) return;
+    if (ms < 0 || this.stopped || !this.informers.hasSynced) return;
     if (this.running) { this.again = true; return; }
     // A waiting rebuild due sooner takes this one in; one due later (a retry, a bridge check) is brought forward.
     const due = Date.now() + ms;
@@ -128,7 +129,7 @@ export class ServiceSync {
   /** One pass over the nodes: each table is replaced only if its content changed. */
   private async sync(): Promise<{ retry: boolean; waitBridge: boolean }> {
     let retry = false, waitBridge = false;
-    const services = this.services!.list(), slices = this.slices!.list();
+    const services = this.informers.services.list(), slices = this.informers.slices.list();
     for (const n of this.nodes) {
       if (this.stopped) break;
       try {
@@ -156,8 +157,7 @@ export class ServiceSync {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    this.services?.stop();
-    this.slices?.stop();
+    if (this.ownInformers) this.informers.stop();
     await this.running;
   }
 

@@ -21,6 +21,7 @@ import { proxyTo } from "./api-proxy.js";
 import { bootstrapServer, caCertHash, ensureToken } from "./bootstrap.js";
 import { OVERLAY_MTU, OverlaySync } from "./overlay.js";
 import { ServiceSync } from "./services.js";
+import { ServiceInformers } from "./service-informers.js";
 import { CLUSTER_DOMAIN, ClusterDnsServer, DNS_CLUSTER_IP } from "./dns.js";
 import { processAlive, readState, removeState, writeState, type ClusterState, type NodeRecord } from "./state.js";
 
@@ -125,6 +126,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<RunningCluster> {
   let overlay: OverlaySync | undefined;
   let services: ServiceSync | undefined;
   let dnsServer: ClusterDnsServer | undefined;
+  let serviceInformers: ServiceInformers | undefined;
   let joinInfo: JoinInfo | undefined;
   /** Sockets opened in the underlay namespace (API proxy, bootstrap endpoint). */
   const listeners: { close(): void }[] = [];
@@ -140,6 +142,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<RunningCluster> {
       await attempt(overlay?.stop());
       await attempt(services?.stop());
       dnsServer?.stop();
+      serviceInformers?.stop();
       for (const l of listeners) l.close();
       // Pods first (their veths and cgroups), while the API server still takes their status.
       const live = kubelets.filter((k) => !killed.has(k.nodeName));
@@ -201,7 +204,9 @@ export async function clusterUp(o: ClusterUpOptions): Promise<RunningCluster> {
     bootListener.server.on("connection", (sock) => boot.emit("connection", sock));
     listeners.push({ close: () => boot.closeAllConnections() });
     step("cluster DNS");
-    dnsServer = new ClusterDnsServer(client, log);
+    // One list+watch of Services and EndpointSlices for the DNS server and the service proxy.
+    serviceInformers = new ServiceInformers(client, log);
+    dnsServer = new ClusterDnsServer(client, log, serviceInformers);
     await dnsServer.start(nodes);
     for (const nd of nodes) await dnsServer.serveNode({ name: nd.name, ip: nd.ip, netnsPath: netnsPath(nd.netns) });
     // Each kubelet's pod network learns its podCIDR from the overlay sync as soon as node IPAM
@@ -222,7 +227,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<RunningCluster> {
         clusterDNS: [DNS_CLUSTER_IP], clusterDomain: CLUSTER_DOMAIN, leaseRenewMs, nodeStatusMs: leaseRenewMs,
       }));
     }
-    const svc = services = new ServiceSync(client, nodes.map((x) => ({ name: x.name, netnsPath: netnsPath(x.netns) })), log);
+    const svc = services = new ServiceSync(client, nodes.map((x) => ({ name: x.name, netnsPath: netnsPath(x.netns) })), log, { informers: serviceInformers });
     const ov = overlay = new OverlaySync(client, nodes.map((x) => ({ name: x.name, netnsPath: netnsPath(x.netns), ip: x.ip })), log, (node, cidr) => {
       networks.get(node)?.setPodCIDR(cidr);
       svc.setPodCIDR(node, cidr);
