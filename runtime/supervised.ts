@@ -90,25 +90,3 @@ export function readExitRecord(exitFile: string): ExitRecord | null {
   }
 }
 
-/** The text of a CRI log, optionally only the last `tail` lines, without the CRI prefixes. */
-export function readCriLog(logFile: string, opts: { tail?: number; timestamps?: boolean } = {}): { stream: "stdout" | "stderr"; line: string; time: string }[] {
-  let text = "";
-  try {
-    text = readFileSync(logFile, "utf8");
-  } catch {
-    return [];
-  }
-  const out: { stream: "stdout" | "stderr"; line: string; time: string }[] = [];
-  let partial = "";
-  for (const raw of text.split("\n")) {
-    if (!raw) continue;
-    const a = raw.indexOf(" "), b = raw.indexOf(" ", a + 1), c = raw.indexOf(" ", b + 1);
-    if (a < 0 || b < 0 || c < 0) continue;
-    const tag = raw.slice(b + 1, c);
-    partial += raw.slice(c + 1);
-    if (tag === "P") continue;
-    out.push({ time: raw.slice(0, a), stream: raw.slice(a + 1, b) as "stdout" | "stderr", line: partial });
-    partial = "";
-  }
-  return opts.tail !== undefined ? out.slice(-opts.tail) : out;
-}

@@ -2,7 +2,8 @@
 import { statSync, openSync, readSync, closeSync } from "node:fs";
 import { ImageService } from "../../images/index.js";
 import { Runtime } from "../../runtime/runtime.js";
-import { readCriLog, readExitRecord } from "../../runtime/supervised.js";
+import { readExitRecord } from "../../runtime/supervised.js";
+import { readCriLog } from "../../runtime/cri-log.js";
 import { ContainerStore, type ContainerRecord } from "./store.js";
 import { CONTAINER_STATE_ROOT } from "./run.js";
 

@@ -4,7 +4,7 @@
 // with tty, on a pty made in the container instead, resized from channel 4. attach follows the
 // container's own output from its CRI log (the supervisor owns the main process's stdio, so
 // there is no stdin to attach to).
-import { closeSync, openSync, readFileSync, readSync, statSync, write } from "node:fs";
+import { readFileSync, statSync, write } from "node:fs";
 import { Writable } from "node:stream";
 import { ReadStream } from "node:tty";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import type { KubeletCore } from "../kubelet.js";
 import { restartCount } from "../pod-state.js";
 import { exitStatus, failureStatus, STDERR, STDOUT, type StreamSession } from "./channel.js";
 import { ConsoleSocket, resizeTerminal } from "../../runtime/console-socket.js";
-import { CriLogParser } from "./logs.js";
+import { CriLogParser, readCriLogFrom } from "../../runtime/cri-log.js";
 import { runningContainer, StreamingError } from "./target.js";
 
 export interface StreamFlags { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }
@@ -140,20 +140,12 @@ export async function runAttach(core: KubeletCore, ns: string, pod: string, cont
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       if (conn.isClosed) { clearInterval(timer); resolve(); return; }
-      try {
-        const size = statSync(file).size;
-        if (size < offset) offset = 0;
-        if (size > offset) {
-          const buf = Buffer.alloc(size - offset);
-          const fd = openSync(file, "r");
-          try { readSync(fd, buf, 0, buf.length, offset); } finally { closeSync(fd); }
-          offset = size;
-          for (const e of parser.push(buf.toString("utf8"))) {
-            const ch = e.stream === "stderr" && !f.tty ? STDERR : STDOUT;
-            if ((ch === STDOUT && f.stdout) || (ch === STDERR && f.stderr)) void conn.send(ch, e.text + "\n");
-          }
-        }
-      } catch { /* rotated away for a moment */ }
+      const got = readCriLogFrom(file, offset);
+      offset = got.offset;
+      for (const e of parser.push(got.text)) {
+        const ch = e.stream === "stderr" && !f.tty ? STDERR : STDOUT;
+        if ((ch === STDOUT && f.stdout) || (ch === STDERR && f.stderr)) void conn.send(ch, e.text + "\n");
+      }
       const live = core.workers.get(uid)?.record.containers[container];
       if (!live || live.state !== "running" || restartCount(live) !== restart) { clearInterval(timer); resolve(); }
     }, 100);

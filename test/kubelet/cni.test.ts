@@ -56,7 +56,7 @@ describe("kubelet with CNI pod networking (inside a test node netns)", () => {
     assert.equal(client.phase, "Succeeded", JSON.stringify(client.containerStatuses));
     assert.notEqual(client.podIP, server.podIP);
     const w = [...core.workers.values()].find((x) => x.pod.metadata.name === "client")!;
-    const { readCriLog } = await import("../../runtime/supervised.js");
+    const { readCriLog } = await import("../../runtime/cri-log.js");
     const lines = readCriLog(core.paths.containerLog(w.pod, "get", 0)).map((l) => l.line);
     assert.deepEqual(lines, ["hello-from-server", `my ip ${client.podIP}`]);
   });

@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { readCriLog } from "../../runtime/supervised.js";
+import { readCriLog } from "../../runtime/cri-log.js";
 import { busyboxPod, startHarness, waitFor, writeManifest, type Harness } from "./helpers.js";
 
 function ppidOf(pid: number): number {

@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { native, NativeError, type SpawnPlan } from "../../native/index.js";
 import { PodSupervisor, PodSupervisorError } from "../../runtime/pod-supervisor.js";
-import { readCriLog, readExitRecord } from "../../runtime/supervised.js";
+import { readExitRecord } from "../../runtime/supervised.js";
+import { readCriLog } from "../../runtime/cri-log.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
