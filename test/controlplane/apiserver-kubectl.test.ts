@@ -1,27 +1,18 @@
 // Real kubectl 1.32 against an in-process keel API server (HTTPS, client certificate auth).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startApiServer, type RunningApiServer } from "../../controlplane/apiserver/index.js";
+import { KUBECTL, kubectlRun } from "../fixtures/kubectl.js";
 
-const KUBECTL = "/usr/bin/kubectl";
 const haveKubectl = existsSync(KUBECTL);
 let dir = "";
 let server: RunningApiServer;
 
-interface Result { code: number; stdout: string; stderr: string }
-
-function kubectl(args: string[], input?: string): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = execFile(KUBECTL, ["--kubeconfig", server.kubeconfigPath, "--cache-dir", join(dir, "cache"), ...args],
-      { env: { ...process.env, HOME: dir, KUBECONFIG: "" }, timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-    child.stdin!.end(input ?? "");
-  });
-}
+const kubectl = (args: string[], input?: string) => kubectlRun(dir, ["--kubeconfig", server.kubeconfigPath, ...args], { input });
 
 async function ok(args: string[], input?: string): Promise<string> {
   const r = await kubectl(args, input);
@@ -338,8 +329,7 @@ test("bad input is refused and changes nothing", { skip: !haveKubectl }, async (
   await fails(["replace", "-f", "-"], JSON.stringify(cm), /Conflict.*the object has been modified/);
   assert.equal(await ok(["get", "cm", "-n", "shop", "-o", "name"]), before);
   assert.deepEqual(JSON.parse(await ok(["get", "cm", "cfg", "-n", "shop", "-o", "json"])).data, { two: "1" });
-  const anon = await new Promise<Result>((resolve) => execFile(KUBECTL, ["--server", server.url, "--insecure-skip-tls-verify", "--token", "not-a-token", "--cache-dir", join(dir, "cache2"), "get", "pods"],
-    { env: { ...process.env, HOME: dir, KUBECONFIG: join(dir, "none") }, timeout: 30_000 }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr })).stdin!.end());
+  const anon = await kubectlRun(dir, ["--server", server.url, "--insecure-skip-tls-verify", "--token", "not-a-token", "get", "pods"], { timeout: 30_000 });
   assert.notEqual(anon.code, 0);
   assert.match(anon.stderr, /Unauthorized|provide credentials/);
 });

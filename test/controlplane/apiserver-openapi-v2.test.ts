@@ -3,7 +3,6 @@
 // /openapi/v3 is not there (shown through a proxy that hides v3).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import http from "node:http";
 import https from "node:https";
 import { mkdtempSync, rmSync, existsSync } from "node:fs";
@@ -11,25 +10,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { startApiServer, type RunningApiServer } from "../../controlplane/apiserver/index.js";
+import { KUBECTL, kubectlRun, type KubectlResult } from "../fixtures/kubectl.js";
 
-const KUBECTL = "/usr/bin/kubectl";
 const skip = existsSync(KUBECTL) ? false : "kubectl is not installed";
 let dir = "";
 let server: RunningApiServer;
 let proxy: http.Server;
 let proxyUrl = "";
 
-interface Result { code: number; stdout: string; stderr: string }
-
-function kubectl(args: string[], input = "", viaProxy = false): Promise<Result> {
-  const target = viaProxy
-    ? ["--kubeconfig", "/dev/null", "--server", proxyUrl, "--token", "unused", "--cache-dir", join(dir, "cache-proxy")]
-    : ["--kubeconfig", server.kubeconfigPath, "--cache-dir", join(dir, "cache")];
-  return new Promise((resolve) => {
-    const child = execFile(KUBECTL, [...target, ...args], { env: { ...process.env, HOME: dir, KUBECONFIG: "" }, timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-    child.stdin!.end(input);
-  });
+function kubectl(args: string[], input = "", viaProxy = false): Promise<KubectlResult> {
+  const target = viaProxy ? ["--kubeconfig", "/dev/null", "--server", proxyUrl, "--token", "unused"] : ["--kubeconfig", server.kubeconfigPath];
+  return kubectlRun(dir, [...target, ...args], { input });
 }
 
 async function ok(args: string[], input?: string, viaProxy = false): Promise<string> {

@@ -3,25 +3,18 @@
 // the ownerReference), carried out by the garbage collector, driven by real kubectl.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { KubeObject } from "../../api/meta.js";
 import { startControllerManager, type RunningControllerManager } from "../../controlplane/controllers/index.js";
 import { R, type Resource } from "../../controlplane/kit/index.js";
 import { startApiFixture, waitFor, type ApiFixture } from "./kit-fixture.js";
+import { KUBECTL, kubectlRun } from "../fixtures/kubectl.js";
 
-const KUBECTL = "/usr/bin/kubectl";
 const skip = existsSync(KUBECTL) ? false : "kubectl is not installed";
 let fx: ApiFixture;
 let cm: RunningControllerManager;
 
-function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(KUBECTL, ["--kubeconfig", fx.server.kubeconfigPath, "--cache-dir", join(fx.dir, "cache"), ...args], { env: { ...process.env, HOME: fx.dir, KUBECONFIG: "" }, timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+const kubectl = (...args: string[]) => kubectlRun(fx.dir, ["--kubeconfig", fx.server.kubeconfigPath, ...args]);
 
 async function tryGet(res: Resource, name: string): Promise<KubeObject | undefined> {
   try { return await fx.client.get(res, "default", name); } catch { return undefined; }

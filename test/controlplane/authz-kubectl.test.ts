@@ -3,28 +3,18 @@
 // certificate), ServiceAccount tokens from `kubectl create token`, the default roles.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, existsSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startApiServer, type RunningApiServer } from "../../controlplane/apiserver/index.js";
+import { KUBECTL, kubectlRun } from "../fixtures/kubectl.js";
 import { issueClientCertificate, kubeconfigYaml, writeKubeconfig, writeNodeKubeconfig } from "../../controlplane/apiserver/pki.js";
 
-const KUBECTL = "/usr/bin/kubectl";
 const skip = existsSync(KUBECTL) ? false : "kubectl is not installed at /usr/bin/kubectl";
 let dir = "";
 let server: RunningApiServer;
 
-interface Result { code: number; stdout: string; stderr: string }
-
-function kubectl(kubeconfig: string, args: string[], input?: string): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = execFile(KUBECTL, ["--kubeconfig", kubeconfig, "--cache-dir", join(dir, "cache"), ...args],
-      { env: { ...process.env, HOME: dir, KUBECONFIG: "" }, timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-    child.stdin!.end(input ?? "");
-  });
-}
+const kubectl = (kubeconfig: string, args: string[], input?: string) => kubectlRun(dir, ["--kubeconfig", kubeconfig, ...args], { input });
 
 const admin = (...args: string[]) => kubectl(server.kubeconfigPath, args);
 

@@ -3,7 +3,7 @@
 // on a simulated node and Running; SIGTERM stops it cleanly (exit 0, the port closed).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -16,8 +16,8 @@ import { isPodReady } from "../../controlplane/controllers/index.js";
 import { startSimNodes, simNodeSpecs, type SimNodes } from "../../controlplane/sim-nodes/index.js";
 import { register } from "../../cli/commands/controlplane.js";
 import { waitFor } from "../fixtures/wait-for.js";
+import { KUBECTL, kubectlRun } from "../fixtures/kubectl.js";
 
-const KUBECTL = "/usr/bin/kubectl";
 
 let child: ChildProcess | undefined;
 let client: KubeClient | undefined;
@@ -65,11 +65,7 @@ test("keel control-plane schedules a kubectl-created Deployment onto a simulated
   client = new KubeClient(kubeconfig, "keel-control-plane-test");
   const node = `keel-cp-${process.pid}`;
   sim = await startSimNodes({ kubeconfig, nodes: simNodeSpecs(1, { prefix: node }) });
-  const kubectl = await new Promise<{ code: number; stderr: string }>((res) => {
-    execFile(KUBECTL, ["--kubeconfig", kubeconfig, "create", "deployment", "keel-cp-web", "--image=busybox", "--replicas=2", "--", "sleep", "3600"], (e, _o, stderr) => {
-      res({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stderr });
-    });
-  });
+  const kubectl = await kubectlRun(dir, ["--kubeconfig", kubeconfig, "create", "deployment", "keel-cp-web", "--image=busybox", "--replicas=2", "--", "sleep", "3600"]);
   assert.equal(kubectl.code, 0, kubectl.stderr);
   const pods = await waitFor("2 Ready pods of the Deployment", async () => {
     if (ch.exitCode !== null) throw new Error(`keel control-plane exited: ${err}`);

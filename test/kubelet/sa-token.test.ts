@@ -5,7 +5,6 @@
 // for its own pods; tokens are renewed at 80% of their lifetime; standalone mounts nothing.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,10 +13,10 @@ import { startApiServer, type RunningApiServer } from "../../controlplane/apiser
 import { kubeconfigYaml, writeKubeconfig, writeNodeKubeconfig } from "../../controlplane/apiserver/pki.js";
 import { ApiStatusError, KubeClient, R } from "../../controlplane/kit/index.js";
 import { startKubelet, type RunningKubelet } from "../../kubelet/index.js";
+import { KUBECTL, runKubectl } from "../fixtures/kubectl.js";
 import { KubeletPaths } from "../../kubelet/paths.js";
 import { podServiceAccountMounts, SERVICE_ACCOUNT_MOUNT_PATH, ServiceAccountTokens, type TokenClient } from "../../kubelet/service-account-token.js";
 
-const KUBECTL = "/usr/bin/kubectl";
 const NODE = "keel-satoken-node";
 const SA = SERVICE_ACCOUNT_MOUNT_PATH;
 
@@ -101,8 +100,7 @@ describe("ServiceAccount tokens in pods", () => {
 
     const kc = join(dir, "sa.kubeconfig");
     writeKubeconfig(kc, kubeconfigYaml({ server: server.url, caCertPem: server.caCertPem, token: out.token, user: "sa" }));
-    const whoami = await new Promise<string>((resolve, reject) => execFile(KUBECTL, ["--kubeconfig", kc, "--cache-dir", join(dir, "cache"), "auth", "whoami", "-o", "json"],
-      { env: { ...process.env, HOME: dir, KUBECONFIG: "" }, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))));
+    const whoami = await runKubectl(dir, kc, ["auth", "whoami", "-o", "json"]);
     assert.equal(JSON.parse(whoami).status.userInfo.username, "system:serviceaccount:default:default");
   });
 

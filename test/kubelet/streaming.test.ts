@@ -14,8 +14,8 @@ import { kubeconfigYaml, startApiServer, type RunningApiServer } from "../../con
 import { KubeClient, R } from "../../controlplane/kit/index.js";
 import { CniNetwork } from "../../kubelet/cni-network.js";
 import { startKubelet, type RunningKubelet } from "../../kubelet/index.js";
+import { KUBECTL, kubectlRun } from "../fixtures/kubectl.js";
 
-const KUBECTL = "/usr/bin/kubectl";
 const NODE = "keel-streaming-node";
 
 interface Run { code: number; stdout: string; stderr: string }
@@ -30,11 +30,7 @@ describe("kubectl logs, exec, cp and port-forward through the API server", { ski
   const kubectlArgs = (args: string[]) => ["--kubeconfig", server.kubeconfigPath, "--cache-dir", join(dir, "cache"), ...args];
   const env = () => ({ ...process.env, HOME: dir, KUBECONFIG: "" });
   /** Runs kubectl to its end; never rejects (the exit code is part of what tests check). */
-  const kubectl = (args: string[], input?: string) => new Promise<Run>((resolve) => {
-    const child = execFile(KUBECTL, kubectlArgs(args), { env: env(), timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }));
-    child.stdin!.end(input ?? "");
-  });
+  const kubectl = (args: string[], input?: string) => kubectlRun(dir, ["--kubeconfig", server.kubeconfigPath, ...args], { input });
   const ok = async (args: string[], input?: string) => {
     const r = await kubectl(args, input);
     assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
@@ -161,12 +157,9 @@ describe("kubectl logs, exec, cp and port-forward through the API server", { ski
   it("kubectl's SPDY fallback: exec with stdin and exit code, port-forward", async (t) => {
     // KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false and KUBECTL_PORT_FORWARD_WEBSOCKETS=false make kubectl
     // use SPDY/3.1 upgrades, as it does by itself when a WebSocket upgrade fails.
-    const spdyEnv = { ...env(), KUBECTL_REMOTE_COMMAND_WEBSOCKETS: "false", KUBECTL_PORT_FORWARD_WEBSOCKETS: "false" };
-    const run = (args: string[], input: string) => new Promise<Run>((resolve) => {
-      const child = execFile(KUBECTL, kubectlArgs(args), { env: spdyEnv, timeout: 60_000 },
-        (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }));
-      child.stdin!.end(input);
-    });
+    const spdy = { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: "false", KUBECTL_PORT_FORWARD_WEBSOCKETS: "false" };
+    const spdyEnv = { ...env(), ...spdy };
+    const run = (args: string[], input: string) => kubectlRun(dir, ["--kubeconfig", server.kubeconfigPath, ...args], { input, env: spdy });
     const r = await run(["exec", "-i", "web", "-c", "main", "--", "sh", "-c", "tr a-z A-Z; echo err >&2; exit 4"], "spdy in\n");
     assert.equal(r.stdout, "SPDY IN\n");
     assert.match(r.stderr, /^err\n/);
