@@ -14,8 +14,6 @@ const TAG = `t${process.pid % 100000}`;
 
 interface PodJson { metadata: { name: string }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string } }
 
-/** A cluster converges in seconds, but allow for a loaded machine: 90 s, polled every 300 ms. */
-
 const netnsList = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
 const ours = (text: string) => text.split("\n").filter((l) => l.includes(`keel-node-${TAG}-`) || l.includes(`keel-ul-${TAG}`));
 

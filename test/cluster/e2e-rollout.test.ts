@@ -17,8 +17,6 @@ const TAG = `r${process.pid % 100000}`;
 
 interface PodJson { metadata: { name: string; uid: string; deletionTimestamp?: string }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] } }
 
-/** A cluster converges in seconds, but allow for a loaded machine: 90 s, polled every 300 ms. */
-
 const isReady = (p: PodJson) => p.status.phase === "Running" && !!p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
 
 describe("a 3-node cluster: rolling update and autoscaling", { skip: !existsSync(KUBECTL) && "kubectl is not installed" }, () => {

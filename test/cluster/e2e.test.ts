@@ -20,8 +20,6 @@ const GRACE_MS = 4000;
 interface PodJson { metadata: { name: string; uid: string; deletionTimestamp?: string }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string } }
 interface NodeJson { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }
 
-/** A cluster converges in seconds, but allow for a loaded machine: 90 s, polled every 300 ms. */
-
 describe("a 3-node cluster end to end", { skip: !existsSync(KUBECTL) && "kubectl is not installed" }, () => {
   let dir = "";
   let cluster: RunningCluster | undefined;

@@ -23,8 +23,6 @@ const JOIN_NETNS = `keel-jn-${TAG}`;
 const JOIN_NODE = `keel-jn-${TAG}`;
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** A cluster converges in seconds, but allow for a loaded machine: 90 s, polled every 300 ms. */
-
 describe("keel join: a node from another network namespace, over TCP to the underlay", { skip: !existsSync(KUBECTL) && "kubectl is not installed" }, () => {
   let dir = "";
   let harness = "";

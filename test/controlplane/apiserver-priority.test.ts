@@ -2,17 +2,16 @@
 // priorityClassName resolved into spec.priority, unknown classes refused, one global default.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Pod } from "../../api/core.js";
 import type { PriorityClass } from "../../api/scheduling.js";
 import { ApiStatusError, type Resource } from "../../controlplane/kit/index.js";
 import { startApiFixture, type ApiFixture } from "./kit-fixture.js";
+import { KUBECTL, runKubectl } from "../fixtures/kubectl.js";
 
 const PC: Resource = { group: "scheduling.k8s.io", version: "v1", plural: "priorityclasses", kind: "PriorityClass", namespaced: false };
 const PODS: Resource = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
-const KUBECTL = "/usr/bin/kubectl";
 let fx: ApiFixture;
 
 before(async () => { fx = await startApiFixture("keel-priority-"); });
@@ -76,8 +75,7 @@ test("PriorityClass validation: reserved names, the user maximum, an immutable v
 });
 
 test("kubectl get priorityclasses prints VALUE and GLOBAL-DEFAULT", { skip: existsSync(KUBECTL) ? false : "no kubectl" }, async () => {
-  const out = await new Promise<string>((resolve, reject) => execFile(KUBECTL, ["--kubeconfig", fx.server.kubeconfigPath, "--cache-dir", join(fx.dir, "cache"), "get", "pc"],
-    { env: { ...process.env, HOME: fx.dir, KUBECONFIG: "" }, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))));
+  const out = await runKubectl(fx.dir, fx.server.kubeconfigPath, ["get", "pc"]);
   assert.match(out, /NAME\s+VALUE\s+GLOBAL-DEFAULT\s+AGE/);
   assert.match(out, /system-node-critical\s+2000001000\s+false/);
   assert.match(out, /high\s+1000\s+false/);

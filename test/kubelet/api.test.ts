@@ -3,7 +3,7 @@
 // renews its Lease; a restarted kubelet re-adopts its pods with restartCount unchanged.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,8 +12,8 @@ import { startApiServer, type RunningApiServer } from "../../controlplane/apiser
 import { KubeClient, R } from "../../controlplane/kit/index.js";
 import { startKubelet, type RunningKubelet } from "../../kubelet/index.js";
 import { waitFor } from "./helpers.js";
+import { KUBECTL, runKubectl } from "../fixtures/kubectl.js";
 
-const KUBECTL = "/usr/bin/kubectl";
 const NODE = "keel-kubelet-test-node";
 
 describe("kubelet under the API server", { skip: !existsSync(KUBECTL) && "kubectl is not installed" }, () => {
@@ -22,12 +22,7 @@ describe("kubelet under the API server", { skip: !existsSync(KUBECTL) && "kubect
   let kubelet: RunningKubelet | undefined;
   let client: KubeClient;
 
-  const kubectl = (args: string[], input?: string) => new Promise<string>((resolve, reject) => {
-    const child = execFile(KUBECTL, ["--kubeconfig", server.kubeconfigPath, "--cache-dir", join(dir, "cache"), ...args],
-      { env: { ...process.env, HOME: dir, KUBECONFIG: "" }, timeout: 60_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr}`)) : resolve(stdout)));
-    child.stdin!.end(input ?? "");
-  });
+  const kubectl = (args: string[], input?: string) => runKubectl(dir, server.kubeconfigPath, args, input);
   const start = () => startKubelet({
     kubeconfig: server.kubeconfigPath, nodeName: NODE, root: join(dir, "kubelet"), logDir: join(dir, "logs"),
     hostIP: "127.0.0.1", listen: "127.0.0.1:0", backoffBaseMs: 300, log: process.env.KEEL_TEST_LOG ? (m) => console.error(m) : undefined, syncIntervalMs: 100, leaseRenewMs: 500, nodeStatusMs: 1000,
