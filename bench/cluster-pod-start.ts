@@ -20,12 +20,12 @@ import { KubeClient, R, type WatchHandle } from "../controlplane/kit/index.js";
 import { summarize } from "./lib/stats.js";
 import { writeReport, type Row } from "./lib/report.js";
 import { reexecInPrivateMountNs } from "./lib/private-ns.js";
+import { isPodReady } from "../controlplane/controllers/index.js";
 
 const NODES = 3;
 const LABEL = "keel-bench-pod-start";
 const BURST_TIMEOUT_MS = 300_000;
 
-const isReady = (p: Pod) => p.status?.phase === "Running" && (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 
 /** What the watch saw of one burst's pods, in performance.now() milliseconds. */
 class PodTimes {
@@ -44,7 +44,7 @@ class PodTimes {
       this.live.add(uid);
       if (!this.addedAt.has(uid)) this.addedAt.set(uid, now);
       if (p.spec?.nodeName) { this.nodeOf.set(uid, p.spec.nodeName); if (!this.boundAt.has(uid)) this.boundAt.set(uid, now); }
-      if (!this.readyAt.has(uid) && isReady(p)) this.readyAt.set(uid, now);
+      if (!this.readyAt.has(uid) && isPodReady(p)) this.readyAt.set(uid, now);
     }
     this.wake();
   }

@@ -25,6 +25,7 @@ import { startSimNodes, simNodeSpecs, type SimNodes } from "../controlplane/sim-
 import { writeReport, type Row } from "./lib/report.js";
 import { KEEL_CLI } from "./lib/keel-cli.js";
 import { reexecInPrivateMountNs } from "./lib/private-ns.js";
+import { isPodReady } from "../controlplane/controllers/index.js";
 
 const SIM_LABEL = "keel.dev/bench-sim";
 const MiB = 1024 * 1024;
@@ -109,13 +110,12 @@ function deployment(name: string, replicas: number, onSim: boolean) {
   };
 }
 
-const isReady = (p: Pod) => p.status?.phase === "Running" && (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 
 async function untilReady(client: KubeClient, app: string, n: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const pods = (await client.list<Pod>(R.pods, "default", { labelSelector: `app=${app}` })).items;
-    const ready = pods.filter(isReady).length;
+    const ready = pods.filter(isPodReady).length;
     if (ready >= n) return;
     if (Date.now() > deadline) throw new Error(`${app}: ${ready}/${n} pods Ready after ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 1000));

@@ -12,26 +12,19 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
-import type { Pod } from "../api/index.js";
 import { ImageService } from "../images/index.js";
 import { writeReport, type Row } from "./lib/report.js";
 import { ensureDebianPackages } from "./lib/ensure.js";
 import { reexecInPrivateMountNs } from "./lib/private-ns.js";
 import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
-import { crunClamp, killPodmanLeftovers, podmanConf, podmanError, podmanProcesses, podmanStore, roomForCrunCgroups, unmountUnder, type PodmanStore } from "./lib/podman.js";
+import { kubePlayStore, sleepPodManifest, podmanError, roomForCrunCgroups, unmountUnder, type KubePlayStore } from "./lib/podman.js";
 import { KEEL_CLI } from "./lib/keel-cli.js";
 
 const run = promisify(execFile);
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
-function podManifest(name: string, image: string): Pod {
-  return {
-    apiVersion: "v1", kind: "Pod",
-    metadata: { name, namespace: "default", labels: { app: "keel-bench-density" } },
-    spec: { restartPolicy: "Never", terminationGracePeriodSeconds: 0, containers: [{ name: "c", image, imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"] }] },
-  } as Pod;
-}
+const podManifest = (name: string, image: string) => sleepPodManifest(name, image, "keel-bench-density");
 
 /** Pss and Rss of a process in bytes (smaps_rollup), or undefined once it is gone. */
 function memOf(pid: number): { pss: number; rss: number } | undefined {
@@ -102,8 +95,7 @@ export async function main({ quick }: { quick: boolean; argv: string[] }): Promi
   const keel: Sample[] = [];
   const pod: Sample[] = [];
   let kubelet: ChildProcess | undefined;
-  let podman: PodmanStore | undefined;
-  const seen = new Set<number>();
+  let podman: KubePlayStore | undefined;
   const kernel0 = kernelBytes();
   try {
     // ---- keel ----
@@ -156,11 +148,8 @@ export async function main({ quick }: { quick: boolean; argv: string[] }): Promi
     removeCgroupDirs(`keel-kubepods-${node}`);
 
     // ---- podman ----
-    // Every podman call reads this configuration (see pod-start-static.ts): ulimits, file locks.
-    process.env.CONTAINERS_CONF = podmanConf(work);
-    podman = podmanStore(work);
+    podman = kubePlayStore(work);
     const p = podman;
-    const clamp = crunClamp(work);
     const env = process.env;
     await sleep(2000);
     const kernelBeforeP = kernelBytes();
@@ -172,13 +161,13 @@ export async function main({ quick }: { quick: boolean; argv: string[] }): Promi
         const f = join(work, `podman-${i}.yaml`);
         writeFileSync(f, names.slice(i, i + 25).map((nm) => JSON.stringify(podManifest(nm, "localhost/busybox:latest"))).join("\n---\n"));
         try {
-          await run("podman", [...p.args, "--runtime", clamp, "kube", "play", "--network", "none", f], { cwd: work, env, timeout: 600_000, maxBuffer: 64 * MiB });
+          await run("podman", [...p.args, "--runtime", p.runtime, "kube", "play", "--network", "none", f], { cwd: work, env, timeout: 600_000, maxBuffer: 64 * MiB });
         } catch (e) {
           failures.push(`podman kube play (pods ${i}-${i + 24} of this step): ${podmanError(e)}`);
         }
       }
       await sleep(2000);
-      for (const pid of podmanProcesses(work)) seen.add(pid);
+      p.track();
       const ps = processes();
       const conmons = ps.filter((x) => x.comm === "conmon" && x.cmdline.includes(work)).map((x) => x.pid);
       const infra = ps.filter((x) => x.comm === "catatonit" && conmons.includes(x.ppid)).map((x) => x.pid);
@@ -197,9 +186,7 @@ export async function main({ quick }: { quick: boolean; argv: string[] }): Promi
       kubelet.kill("SIGTERM");
       await new Promise<void>((r) => { kubelet!.once("exit", () => r()); setTimeout(r, 120_000); });
     }
-    podman?.reset();
-    killPodmanLeftovers(seen);
-    delete process.env.CONTAINERS_CONF;
+    podman?.close();
     removeCgroupDirs(`keel-kubepods-${node}`);
     unmountUnder(work);
     try { rmSync(work, { recursive: true, force: true }); } catch (e) { failures.push(`clean-up: ${(e as Error).message}`); }

@@ -19,7 +19,7 @@ import { writeReport, type Row } from "./lib/report.js";
 import { ensureDebianPackages } from "./lib/ensure.js";
 import { reexecInPrivateMountNs } from "./lib/private-ns.js";
 import { removeCgroupDirs } from "./lib/cgroup-cleanup.js";
-import { crunClamp, killPodmanLeftovers, podmanConf, podmanError, podmanProcesses, podmanStore, roomForCrunCgroups, unmountUnder, type PodmanStore } from "./lib/podman.js";
+import { kubePlayStore, sleepPodManifest, podmanError, roomForCrunCgroups, unmountUnder, type KubePlayStore } from "./lib/podman.js";
 
 const run = promisify(execFile);
 const TIMEOUT_MS = 60_000;
@@ -32,16 +32,7 @@ class ReadyTimeout extends Error {
   }
 }
 
-function podManifest(name: string, image: string): Pod {
-  return {
-    apiVersion: "v1", kind: "Pod",
-    metadata: { name, namespace: "default", labels: { app: "keel-bench-static" } },
-    spec: {
-      restartPolicy: "Never", terminationGracePeriodSeconds: 0,
-      containers: [{ name: "c", image, imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"] }],
-    },
-  } as Pod;
-}
+const podManifest = (name: string, image: string) => sleepPodManifest(name, image, "keel-bench-static");
 
 function isReady(st: PodStatus): boolean {
   return st.phase === "Running" && !!st.conditions?.some((c) => c.type === "Ready" && c.status === "True") &&
@@ -92,8 +83,7 @@ export async function main({ quick }: { quick: boolean; argv: string[] }): Promi
   let podmanBurstAll = NaN;
 
   let kubelet: RunningKubelet | undefined;
-  let podman: PodmanStore | undefined;
-  const seen = new Set<number>();
+  let podman: KubePlayStore | undefined;
   const watch = new ReadyWatch();
   try {
     const imageRoot = join(work, "images");
@@ -154,13 +144,8 @@ export async function main({ quick }: { quick: boolean; argv: string[] }): Promi
     removeCgroupDirs(`keel-kubepods-${node}`);
 
     // podman: the same pods through `podman kube play` (image name as podman's store has it).
-    // Every podman call of this run (the store's load and reset too) reads this configuration:
-    // ulimits this machine allows, and file locks under our --tmpdir instead of the machine-wide
-    // shared-memory lock table, which other podman users share (and exhaust, at 2048).
-    process.env.CONTAINERS_CONF = podmanConf(work);
-    podman = podmanStore(work);
+    podman = kubePlayStore(work);
     const p = podman;
-    const clamp = crunClamp(work);
     const yaml = (names: string[]) => {
       const f = join(work, `podman-${names[0]}.yaml`);
       // JSON is YAML; several pods are several documents.
@@ -172,10 +157,10 @@ export async function main({ quick }: { quick: boolean; argv: string[] }): Promi
       const f = yaml(names);
       const t0 = performance.now();
       try {
-        await run("podman", [...p.args, "--runtime", clamp, "kube", "play", "--network", "none", f], { cwd: work, env, timeout: TIMEOUT_MS });
+        await run("podman", [...p.args, "--runtime", p.runtime, "kube", "play", "--network", "none", f], { cwd: work, env, timeout: TIMEOUT_MS });
         return performance.now() - t0;
       } finally {
-        for (const pid of podmanProcesses(work)) seen.add(pid);
+        p.track();
       }
     };
     const down = async (names: string[]) => {
@@ -205,9 +190,7 @@ export async function main({ quick }: { quick: boolean; argv: string[] }): Promi
     failures.push(`run: ${(e as Error).message}`);
   } finally {
     if (kubelet) await kubelet.close().catch((e) => failures.push(`kubelet close: ${(e as Error).message}`));
-    podman?.reset();
-    killPodmanLeftovers(seen);
-    delete process.env.CONTAINERS_CONF;
+    podman?.close();
     removeCgroupDirs(`keel-kubepods-${node}`);
     unmountUnder(work);
     try { rmSync(work, { recursive: true, force: true }); } catch (e) { failures.push(`clean-up: ${(e as Error).message}`); }

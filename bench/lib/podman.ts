@@ -7,6 +7,7 @@ import { MNT_DETACH, MS, native } from "../../native/index.js";
 import { join } from "node:path";
 import { removeCgroupDirs } from "./cgroup-cleanup.js";
 import { KEEL_CLI } from "./keel-cli.js";
+import type { Pod } from "../../api/index.js";
 
 
 /** `podman run` arguments every benchmark uses: no network, the ulimits this machine allows. */
@@ -35,6 +36,49 @@ export function podmanStore(work: string): PodmanStore {
 }
 
 // ---- for `podman kube play` benchmarks (pod-start-static, density) ----
+
+/** The pod both sides run: one `sleep 3600` container from the local image, never restarted. */
+export function sleepPodManifest(name: string, image: string, app: string): Pod {
+  return {
+    apiVersion: "v1", kind: "Pod",
+    metadata: { name, namespace: "default", labels: { app } },
+    spec: { restartPolicy: "Never", terminationGracePeriodSeconds: 0, containers: [{ name: "c", image, imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"] }] },
+  } as Pod;
+}
+
+/** A private store set up for `podman kube play`, and what its clean-up needs. */
+export interface KubePlayStore extends PodmanStore {
+  /** The crun wrapper to pass as --runtime (crunClamp). */
+  runtime: string;
+  /** Notes the store's conmons and containers now running, for close to kill what reset leaves. */
+  track(): void;
+  /** Resets the store, kills the leftovers seen, forgets the configuration (the caller unmounts `work`). */
+  close(): void;
+}
+
+/**
+ * podmanStore for `kube play`: every podman call of the run (the store's load and reset too)
+ * reads a containers.conf of ulimits this machine allows and file locks under the store's own
+ * tmpdir instead of the machine-wide shared-memory lock table, which other podman users share (and
+ * exhaust, at 2048); crun runs through crunClamp.
+ */
+export function kubePlayStore(work: string): KubePlayStore {
+  process.env.CONTAINERS_CONF = podmanConf(work);
+  const store = podmanStore(work);
+  const seen = new Set<number>();
+  return {
+    ...store,
+    runtime: crunClamp(work),
+    track() {
+      for (const pid of podmanProcesses(work)) seen.add(pid);
+    },
+    close() {
+      store.reset();
+      killPodmanLeftovers(seen);
+      delete process.env.CONTAINERS_CONF;
+    },
+  };
+}
 
 /** crun, with RLIMIT_NOFILE clamped to what this machine allows: podman's infra container asks for 1048576 (no CAP_SYS_RESOURCE here) and `kube play` has no --ulimit for it. */
 export function crunClamp(dir: string): string {
