@@ -84,6 +84,8 @@ const refFileName = (name: string): string => `${encodeURIComponent(name)}.json`
 export class Lease {
   readonly digests = new Set<string>();
   readonly chainIds = new Set<string>();
+  /** Whether the lease file exists yet (a new lease is written even when it holds nothing). */
+  private written = false;
   constructor(
     private readonly store: ContentStore,
     readonly id: string,
@@ -92,14 +94,15 @@ export class Lease {
     return join(this.store.root, "leases", `${this.id}.json`);
   }
   /** Holds blobs (digests) and snapshots (chain ids) against garbage collection. */
-  async hold(digests: string[], chainIds: string[] = [], { initial = false } = {}): Promise<void> {
-    if (!initial && digests.every((d) => this.digests.has(d)) && chainIds.every((c) => this.chainIds.has(c))) return;
+  async hold(digests: string[], chainIds: string[] = []): Promise<void> {
+    if (this.written && digests.every((d) => this.digests.has(d)) && chainIds.every((c) => this.chainIds.has(c))) return;
     await this.store.withLeaseLock(async () => {
       digests.forEach((d) => this.digests.add(d));
       chainIds.forEach((c) => this.chainIds.add(c));
       // Not fsync'd: a lease guards a live process's blobs against GC, and after a crash its
       // owner is dead and the lease void anyway; the rename alone keeps GC from reading half of it.
       await writeFileAtomic(this.file, JSON.stringify({ pid: process.pid, digests: [...this.digests], chainIds: [...this.chainIds] }), 0o644, { durable: false });
+      this.written = true;
     });
   }
   async release(): Promise<void> {
@@ -355,7 +358,7 @@ export class ContentStore {
   /** A new lease, holding `digests` and `chainIds` from the start (one write). */
   async createLease(digests: string[] = [], chainIds: string[] = []): Promise<Lease> {
     const lease = new Lease(this, `${process.pid}-${randomBytes(6).toString("hex")}`);
-    await lease.hold(digests, chainIds, { initial: true });
+    await lease.hold(digests, chainIds);
     return lease;
   }
 

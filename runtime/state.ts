@@ -34,17 +34,21 @@ export function checkId(id: string): void {
   if (typeof id !== "string" || !ID.test(id)) throw new InvalidIdError(String(id));
 }
 
-/** Parsed records kept per StateDir: at most this many. */
-const CACHED_RECORDS = 4096;
+/** A record without its spec: what a container's state needs. */
+export type RecordSummary = Omit<ContainerRecord, "spec">;
+
+/** Summaries kept per StateDir: at most this many. */
+const CACHED_SUMMARIES = 4096;
 
 export class StateDir {
   /**
-   * Records as last parsed, by id, with the identity of the file they came from. A record holds
-   * the container's whole OCI spec (its seccomp profile alone is tens of kilobytes), and a
+   * Summaries as last parsed, by id, with the identity of the file they came from. A record
+   * holds the container's whole OCI spec (its seccomp profile alone is tens of kilobytes) and a
    * kubelet asks every container's state twice a second; a stat tells whether the file is still
-   * the one parsed (every write renames a new file into place, so its inode changes).
+   * the one parsed (every write renames a new file into place, so its inode changes). The spec is
+   * not kept: hundreds of them would be most of a kubelet's memory.
    */
-  private readonly parsed = new Map<string, { file: string; rec: ContainerRecord }>();
+  private readonly summaries = new Map<string, { file: string; rec: RecordSummary }>();
 
   constructor(readonly root: string = DEFAULT_ROOT) {}
 
@@ -75,18 +79,28 @@ export class StateDir {
     writeFileAtomicSync(join(this.dir(rec.id), "state.json"), JSON.stringify(rec), 0o600, { durable: false });
   }
 
-  /** The container's record; a shallow copy, so a caller may change its fields (not its spec) and write it. */
   read(id: string): ContainerRecord {
+    const dir = this.dir(id);
+    try {
+      return JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as ContainerRecord;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new ContainerNotFoundError(id);
+      throw e;
+    }
+  }
+
+  /** The record without its spec, parsed once per version of the file (a copy: callers may change it). */
+  summary(id: string): RecordSummary {
     const path = join(this.dir(id), "state.json");
     try {
       const st = statSync(path, { bigint: true });
       const file = `${st.ino}:${st.mtimeNs}:${st.size}`;
-      const hit = this.parsed.get(id);
+      const hit = this.summaries.get(id);
       if (hit?.file === file) return { ...hit.rec };
-      const rec = JSON.parse(readFileSync(path, "utf8")) as ContainerRecord;
-      this.parsed.delete(id);
-      this.parsed.set(id, { file, rec });
-      if (this.parsed.size > CACHED_RECORDS) this.parsed.delete(this.parsed.keys().next().value!);
+      const { spec: _spec, ...rec } = JSON.parse(readFileSync(path, "utf8")) as ContainerRecord;
+      this.summaries.delete(id);
+      this.summaries.set(id, { file, rec });
+      if (this.summaries.size > CACHED_SUMMARIES) this.summaries.delete(this.summaries.keys().next().value!);
       return { ...rec };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new ContainerNotFoundError(id);
@@ -109,7 +123,7 @@ export class StateDir {
   }
 
   remove(id: string): void {
-    this.parsed.delete(id);
+    this.summaries.delete(id);
     rmSync(this.dir(id), { recursive: true, force: true });
   }
 }
@@ -127,7 +141,7 @@ export function pidStartTime(pid: number): string {
 }
 
 /** Is the container's first process still the one we started (and not a zombie)? */
-export function processAlive(rec: ContainerRecord): boolean {
+export function processAlive(rec: Pick<ContainerRecord, "pid" | "pidStartTime">): boolean {
   if (!rec.pid) return false;
   try {
     const stat = readFileSync(`/proc/${rec.pid}/stat`, "utf8");

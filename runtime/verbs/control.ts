@@ -30,8 +30,7 @@ export async function update(ctx: RuntimeContext, id: string, resources: LinuxRe
   const status = statusOf(ctx, rec);
   if (status === "stopped") throw new InvalidStateError(id, status, "update");
   await ctx.cgroups.update(rec.cgroupPath, resources);
-  // a new spec object: the one read is shared with the state's parsed copy
-  rec.spec = { ...rec.spec, linux: { ...rec.spec.linux, resources: { ...rec.spec.linux?.resources, ...resources } } };
+  rec.spec.linux = { ...rec.spec.linux, resources: { ...rec.spec.linux?.resources, ...resources } };
   ctx.state.write(rec);
 }
 
