@@ -142,7 +142,10 @@ const defaulters: Record<string, (obj: KubeObject) => void> = {
   },
 };
 
+/** Every group's defaulters in one table, by "group/Kind". */
+const allDefaulters: Record<string, (obj: KubeObject) => void> = { ...schedulingDefaulters, ...policyDefaulters, ...rbacDefaulters, ...defaulters };
+
 /** Applies the defaults of `group/kind` to obj (no-op for kinds without defaults). */
 export function applyDefaults(group: string, kind: string, obj: KubeObject): void {
-  (defaulters[`${group}/${kind}`] ?? rbacDefaulters[`${group}/${kind}`] ?? policyDefaulters[`${group}/${kind}`] ?? schedulingDefaulters[`${group}/${kind}`])?.(obj);
+  allDefaulters[`${group}/${kind}`]?.(obj);
 }

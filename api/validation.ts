@@ -321,9 +321,12 @@ function validateJobSpec(s: Obj, path: string, inTemplate = false): FieldError[]
   return errs;
 }
 
+/** Every group's validators in one table, by "group/Kind". */
+const allValidators: Record<string, (obj: KubeObject) => FieldError[]> = { ...schedulingValidators, ...policyValidators, ...rbacValidators, ...validators };
+
 /** Validates a new object of `group/kind`. */
 export function validateCreate(ctx: ValidationContext, obj: KubeObject): FieldError[] {
-  return [...validateObjectMeta(obj, ctx), ...((validators[`${ctx.group}/${ctx.kind}`] ?? rbacValidators[`${ctx.group}/${ctx.kind}`] ?? policyValidators[`${ctx.group}/${ctx.kind}`] ?? schedulingValidators[`${ctx.group}/${ctx.kind}`])?.(obj) ?? [])];
+  return [...validateObjectMeta(obj, ctx), ...(allValidators[`${ctx.group}/${ctx.kind}`]?.(obj) ?? [])];
 }
 
 /** Validates an update: everything create checks, plus the fields that may not change. */
